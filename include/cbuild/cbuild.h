@@ -1,0 +1,117 @@
+/* libcbuild: build a Dockerfile and its context into an OCI image and push it.
+ *
+ * Every fallible function returns a negative int (or NULL) on failure and
+ * fills the caller-owned cbuild_error passed as its last argument. The
+ * library never prints and never exits: log lines and step output reach the
+ * caller through the log callback in the build options.
+ *
+ * Ownership: objects made by a _new function are freed by the matching
+ * _free function, which accepts NULL. Strings passed in are copied.
+ */
+#ifndef CBUILD_CBUILD_H
+#define CBUILD_CBUILD_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(CBUILD_BUILDING_LIBRARY)
+#define CBUILD_API __attribute__ ((visibility ("default")))
+#else
+#define CBUILD_API
+#endif
+
+/* Error categories, so that a caller can react without parsing messages. */
+enum cbuild_error_code
+{
+  CBUILD_OK = 0,
+  CBUILD_ERR_INVALID,  /* bad input: options, Dockerfile, context paths */
+  CBUILD_ERR_PARSE,    /* the Dockerfile or .dockerignore does not parse */
+  CBUILD_ERR_SYSTEM,   /* a system call failed; sys_errno is set */
+  CBUILD_ERR_NOMEM,
+  CBUILD_ERR_REGISTRY, /* the registry failed or returned something invalid */
+  CBUILD_ERR_AUTH,     /* the registry rejected the credentials */
+  CBUILD_ERR_NOT_FOUND, /* image, tag, blob or file does not exist */
+  CBUILD_ERR_RUN,      /* a RUN step exited non-zero */
+  CBUILD_ERR_RUNTIME,  /* no working OCI runtime, or it failed to start */
+  CBUILD_ERR_DIGEST,   /* content did not match its digest */
+};
+
+#define CBUILD_ERROR_MAX 2048
+
+/* Caller-owned error object: zero-initialize it, pass it by pointer. The
+ * message holds the first, most specific failure, prefixed by context as it
+ * travels up ("build: pull 'debian:bookworm-slim': manifest unknown"). */
+typedef struct cbuild_error
+{
+  int code;      /* enum cbuild_error_code */
+  int sys_errno; /* errno of the failed system call, or 0 */
+  char message[CBUILD_ERROR_MAX];
+} cbuild_error;
+
+/* Log levels of the messages passed to the log callback. */
+enum cbuild_log_level
+{
+  CBUILD_LOG_DEBUG = 0,
+  CBUILD_LOG_INFO,   /* step headers, pull and push progress */
+  CBUILD_LOG_OUTPUT, /* one line of a RUN command's output, prefixed by its step */
+  CBUILD_LOG_WARN,
+};
+
+/* Called for every log line. The message has no trailing newline. It may be
+ * called from the thread that runs cbuild_build only. */
+typedef void (*cbuild_log_fn) (void *user_data, int level, const char *message);
+
+typedef struct cbuild_build_options cbuild_build_options;
+
+CBUILD_API cbuild_build_options *cbuild_build_options_new (void);
+CBUILD_API void cbuild_build_options_free (cbuild_build_options *opts);
+
+/* The build context directory (required). */
+CBUILD_API int cbuild_build_options_set_context (cbuild_build_options *opts, const char *dir, cbuild_error *err);
+/* The Dockerfile path; default CONTEXT/Dockerfile. */
+CBUILD_API int cbuild_build_options_set_dockerfile (cbuild_build_options *opts, const char *path, cbuild_error *err);
+/* A name for the image, such as "registry.example.com/app:1.2"; repeatable. */
+CBUILD_API int cbuild_build_options_add_tag (cbuild_build_options *opts, const char *ref, cbuild_error *err);
+/* A build argument, "NAME=value", or "NAME" to take the value from the environment. */
+CBUILD_API int cbuild_build_options_add_build_arg (cbuild_build_options *opts, const char *arg, cbuild_error *err);
+/* The stage to build; default the last one. */
+CBUILD_API int cbuild_build_options_set_target (cbuild_build_options *opts, const char *stage, cbuild_error *err);
+/* A mirror host[:port] that docker.io pulls go to first; repeatable. */
+CBUILD_API int cbuild_build_options_add_registry_mirror (cbuild_build_options *opts, const char *host, cbuild_error *err);
+/* A registry host[:port] reached over plain HTTP; loopback hosts always are. */
+CBUILD_API int cbuild_build_options_add_insecure_registry (cbuild_build_options *opts, const char *host, cbuild_error *err);
+/* The OCI runtime binary; default: the first of runc and crun that works. */
+CBUILD_API int cbuild_build_options_set_runtime (cbuild_build_options *opts, const char *path, cbuild_error *err);
+/* Push every tag after the build. */
+CBUILD_API void cbuild_build_options_set_push (cbuild_build_options *opts, int push);
+/* An output, as the --output flag takes it: "type=oci,dest=FILE" writes an
+ * OCI archive, "type=oci,dest=DIR,tar=false" an OCI layout directory. */
+CBUILD_API int cbuild_build_options_add_output (cbuild_build_options *opts, const char *spec, cbuild_error *err);
+/* The state directory (blobs, snapshots, image store); default
+ * $XDG_DATA_HOME/cbuild, or ~/.local/share/cbuild. */
+CBUILD_API int cbuild_build_options_set_root (cbuild_build_options *opts, const char *dir, cbuild_error *err);
+CBUILD_API void cbuild_build_options_set_log (cbuild_build_options *opts, cbuild_log_fn fn, void *user_data);
+
+typedef struct cbuild_build_result cbuild_build_result;
+
+/* Builds the image described by opts. On success *result (owned by the
+ * caller) holds the image's manifest digest. */
+CBUILD_API int cbuild_build (const cbuild_build_options *opts, cbuild_build_result **result, cbuild_error *err);
+
+/* The manifest digest of the built image, "sha256:<hex>". */
+CBUILD_API const char *cbuild_build_result_digest (const cbuild_build_result *result);
+/* The config digest of the built image, "sha256:<hex>". */
+CBUILD_API const char *cbuild_build_result_config_digest (const cbuild_build_result *result);
+CBUILD_API void cbuild_build_result_free (cbuild_build_result *result);
+
+/* The library version, "MAJOR.MINOR.PATCH". */
+CBUILD_API const char *cbuild_version (void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,70 @@
+/* OCI distribution client over libcurl: pull an image into the blob store,
+ * push one from it. */
+#ifndef CBUILD_REGISTRY_CLIENT_H
+#define CBUILD_REGISTRY_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/log.h"
+#include "common/strv.h"
+#include "layers/store.h"
+#include "registry/reference.h"
+
+struct cb_registry_options
+{
+  const struct cb_strv *mirrors;  /* host[:port] tried first for docker.io pulls */
+  const struct cb_strv *insecure; /* host[:port] reached over plain HTTP */
+  const char *docker_config_dir;  /* NULL: $DOCKER_CONFIG, else ~/.docker */
+  const struct cb_logger *log;
+};
+
+struct cb_registry;
+
+int cb_registry_new (const struct cb_registry_options *opts, struct cb_registry **out, cbuild_error *err);
+void cb_registry_free (struct cb_registry *reg);
+
+struct cb_platform
+{
+  const char *os;      /* "linux" */
+  const char *arch;    /* GOARCH name: "amd64", "arm64" */
+  const char *variant; /* "v8", or NULL */
+};
+
+/* The host's platform in GOARCH naming. */
+void cb_platform_host (struct cb_platform *out);
+
+struct cb_blob_ref
+{
+  char digest[CB_DIGEST_SIZE];
+  int64_t size;
+  char *media_type;
+};
+
+struct cb_pulled_image
+{
+  char manifest_digest[CB_DIGEST_SIZE]; /* of the platform's image manifest */
+  char *manifest_media_type;
+  char config_digest[CB_DIGEST_SIZE];
+  char *config_json; /* the image config, NUL-terminated */
+  struct cb_blob_ref *layers;
+  size_t n_layers;
+};
+
+void cb_pulled_image_release (struct cb_pulled_image *img);
+
+/* Resolves ref (an index is narrowed to platform), and fetches the
+ * manifest, config and every missing layer into store, each checked
+ * against its digest. Accepts OCI and Docker schema 2 media types. */
+int cb_registry_pull (struct cb_registry *reg, const struct cb_reference *ref,
+                      const struct cb_platform *platform, struct cb_store *store,
+                      struct cb_pulled_image *out, cbuild_error *err);
+
+/* Pushes the image manifest stored under manifest_digest to ref's
+ * repository under ref's tag (or by digest when ref has none): its config
+ * and layers first, each checked with HEAD and uploaded only when missing,
+ * then the manifest with its own media type. */
+int cb_registry_push (struct cb_registry *reg, const struct cb_reference *ref,
+                      struct cb_store *store, const char *manifest_digest, cbuild_error *err);
+
+#endif

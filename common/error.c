@@ -65,7 +65,16 @@ cb_error_prefix (cbuild_error *err, const char *fmt, ...)
   va_end (ap);
   replace_control_chars (prefix);
   memcpy (old, err->message, sizeof old);
-  snprintf (err->message, sizeof err->message, "%s: %s", prefix, old);
+  /* Truncation is fine here: the message keeps its start, the context. */
+  {
+    size_t plen = strlen (prefix);
+    if (plen + 2 >= sizeof err->message)
+      plen = sizeof err->message - 3;
+    memcpy (err->message, prefix, plen);
+    memcpy (err->message + plen, ": ", 2);
+    strncpy (err->message + plen + 2, old, sizeof err->message - plen - 3);
+    err->message[sizeof err->message - 1] = '\0';
+  }
   return -1;
 }
 

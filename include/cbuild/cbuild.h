@@ -107,6 +107,11 @@ CBUILD_API const char *cbuild_build_result_digest (const cbuild_build_result *re
 CBUILD_API const char *cbuild_build_result_config_digest (const cbuild_build_result *result);
 CBUILD_API void cbuild_build_result_free (cbuild_build_result *result);
 
+/* Parses a Dockerfile (len bytes of text; name is used in messages) and
+ * returns its syntax tree as JSON (malloc'd, freed with free()). The shape
+ * is documented in docs/parse-json.md. */
+CBUILD_API char *cbuild_parse_dockerfile_json (const char *text, size_t len, const char *name, cbuild_error *err);
+
 /* The library version, "MAJOR.MINOR.PATCH". */
 CBUILD_API const char *cbuild_version (void);
 

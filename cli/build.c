@@ -1,0 +1,152 @@
+/* cbuild build: flags to build options, log lines to the terminal. */
+#include <errno.h>
+#include <getopt.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+
+#include <cbuild/cbuild.h>
+
+#include "cli/cli.h"
+
+enum
+{
+  OPT_BUILD_ARG = 256,
+  OPT_TARGET,
+  OPT_PUSH,
+  OPT_OUTPUT,
+  OPT_MIRROR,
+  OPT_INSECURE,
+  OPT_RUNTIME,
+  OPT_ROOT,
+  OPT_HELP,
+};
+
+static const struct option build_options[] = {
+  { "file", required_argument, NULL, 'f' },
+  { "tag", required_argument, NULL, 't' },
+  { "build-arg", required_argument, NULL, OPT_BUILD_ARG },
+  { "target", required_argument, NULL, OPT_TARGET },
+  { "push", no_argument, NULL, OPT_PUSH },
+  { "output", required_argument, NULL, OPT_OUTPUT },
+  { "registry-mirror", required_argument, NULL, OPT_MIRROR },
+  { "insecure-registry", required_argument, NULL, OPT_INSECURE },
+  { "runtime", required_argument, NULL, OPT_RUNTIME },
+  { "root", required_argument, NULL, OPT_ROOT },
+  { "quiet", no_argument, NULL, 'q' },
+  { "help", no_argument, NULL, 'h' },
+  { NULL, 0, NULL, 0 },
+};
+
+static void
+print_log (void *user_data, int level, const char *message)
+{
+  int quiet = *(int *) user_data;
+
+  if (level == CBUILD_LOG_WARN)
+    fprintf (stderr, "warning: %s\n", message);
+  else if (!quiet && level != CBUILD_LOG_DEBUG)
+    fprintf (stderr, "%s\n", message);
+}
+
+/* Applies one flag to the options; returns 0, or the exit status. */
+static int
+apply_flag (cbuild_build_options *opts, int c, const char *arg, int *quiet, cbuild_error *err)
+{
+  int ret = 0;
+
+  switch (c)
+    {
+    case 'f': ret = cbuild_build_options_set_dockerfile (opts, arg, err); break;
+    case 't': ret = cbuild_build_options_add_tag (opts, arg, err); break;
+    case OPT_BUILD_ARG: ret = cbuild_build_options_add_build_arg (opts, arg, err); break;
+    case OPT_TARGET: ret = cbuild_build_options_set_target (opts, arg, err); break;
+    case OPT_PUSH: cbuild_build_options_set_push (opts, 1); break;
+    case OPT_OUTPUT: ret = cbuild_build_options_add_output (opts, arg, err); break;
+    case OPT_MIRROR: ret = cbuild_build_options_add_registry_mirror (opts, arg, err); break;
+    case OPT_INSECURE: ret = cbuild_build_options_add_insecure_registry (opts, arg, err); break;
+    case OPT_RUNTIME: ret = cbuild_build_options_set_runtime (opts, arg, err); break;
+    case OPT_ROOT: ret = cbuild_build_options_set_root (opts, arg, err); break;
+    case 'q': *quiet = 1; break;
+    case 'h': fputs (cli_help_text (), stdout); return 1;
+    default: return 2;
+    }
+  if (ret < 0)
+    {
+      fprintf (stderr, "cbuild: error: %s\n", err->message);
+      return 2;
+    }
+  return 0;
+}
+
+/* Mounts made for RUN and COPY steps go into a private mount namespace, so
+ * that they vanish with the process even when it is killed. Without the
+ * privilege to do this, the build still runs in the caller's namespace. */
+static void
+enter_private_mount_namespace (void)
+{
+  if (unshare (CLONE_NEWNS) < 0)
+    return;
+  mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+}
+
+static void
+print_result (cbuild_build_options *opts_unused, const cbuild_build_result *res, char **tags, int n_tags)
+{
+  (void) opts_unused;
+  if (n_tags == 0)
+    printf ("%s\n", cbuild_build_result_digest (res));
+  for (int i = 0; i < n_tags; i++)
+    printf ("%s@%s\n", tags[i], cbuild_build_result_digest (res));
+}
+
+int
+cli_build (int argc, char **argv)
+{
+  cbuild_build_options *opts = cbuild_build_options_new ();
+  cbuild_build_result *res = NULL;
+  cbuild_error err = { 0 };
+  char **tags = calloc ((size_t) argc, sizeof *tags);
+  int n_tags = 0, quiet = 0, c, status;
+
+  if (opts == NULL || tags == NULL)
+    return 1;
+  optind = 1;
+  while ((c = getopt_long (argc, argv, "+f:t:qh", build_options, NULL)) != -1)
+    {
+      if (c == 't')
+        tags[n_tags++] = optarg;
+      status = apply_flag (opts, c, optarg, &quiet, &err);
+      if (status != 0)
+        goto done;
+    }
+  if (optind + 1 != argc)
+    {
+      status = cli_usage_error ("%s", optind >= argc ? "missing build context (such as '.')"
+                                                     : "expected exactly one build context");
+      goto done;
+    }
+  if (cbuild_build_options_set_context (opts, argv[optind], &err) < 0)
+    {
+      fprintf (stderr, "cbuild: error: %s\n", err.message);
+      status = 2;
+      goto done;
+    }
+  cbuild_build_options_set_log (opts, print_log, &quiet);
+  enter_private_mount_namespace ();
+  if (cbuild_build (opts, &res, &err) < 0)
+    {
+      fprintf (stderr, "cbuild: error: %s\n", err.message);
+      status = 1;
+      goto done;
+    }
+  print_result (opts, res, tags, n_tags);
+  status = 0;
+done:
+  cbuild_build_result_free (res);
+  cbuild_build_options_free (opts);
+  free (tags);
+  return status == 1 && err.code == 0 ? 0 : status;
+}

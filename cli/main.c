@@ -1,0 +1,98 @@
+/* The cbuild command: a thin layer over libcbuild. It only turns flags into
+ * build options, prints log lines, and chooses the exit status. */
+
+#include <errno.h>
+#include <getopt.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cbuild/cbuild.h>
+
+#include "cli/cli.h"
+
+static int
+usage_error (const char *fmt, const char *arg)
+{
+  fprintf (stderr, "cbuild: error: ");
+  fprintf (stderr, fmt, arg);
+  fprintf (stderr, "\nRun 'cbuild --help' for usage.\n");
+  return 2;
+}
+
+static const char main_help[] =
+  "Usage: cbuild [build] [OPTIONS] CONTEXT\n"
+  "       cbuild parse [-f FILE] [--json]\n"
+  "\n"
+  "Builds the Dockerfile in CONTEXT into an OCI image, without a daemon.\n"
+  "On success prints one line per -t name, NAME@DIGEST, or the image digest\n"
+  "when there is no name. Progress and RUN output go to standard error.\n"
+  "\n"
+  "Build options:\n"
+  "  -f, --file PATH              Dockerfile to build (default CONTEXT/Dockerfile)\n"
+  "  -t, --tag NAME               name the image, such as registry.example.com/app:1.0;\n"
+  "                               repeatable; the image is stored under each name\n"
+  "      --build-arg NAME[=VALUE] set a build argument; a bare NAME takes its value\n"
+  "                               from the environment; repeatable\n"
+  "      --target STAGE           build this stage (default: the last one)\n"
+  "      --push                   push the image to every -t name\n"
+  "      --output SPEC            also write the image: type=oci,dest=FILE writes an OCI\n"
+  "                               archive, type=oci,dest=DIR,tar=false an OCI layout\n"
+  "                               directory; repeatable\n"
+  "      --registry-mirror HOST   pull docker.io images from HOST[:PORT] first; repeatable\n"
+  "      --insecure-registry HOST reach HOST[:PORT] over plain HTTP; loopback registries\n"
+  "                               always are; repeatable\n"
+  "      --runtime PATH           OCI runtime for RUN (default: the first of runc and crun\n"
+  "                               that can start a container here)\n"
+  "      --root DIR               state directory: blobs, layers and the local image\n"
+  "                               store (default $XDG_DATA_HOME/cbuild, else\n"
+  "                               ~/.local/share/cbuild)\n"
+  "  -q, --quiet                  print only errors, warnings and the result\n"
+  "\n"
+  "Parse options:\n"
+  "  -f, --file PATH              Dockerfile to parse (default ./Dockerfile)\n"
+  "      --json                   print the syntax tree as JSON (see docs/parse-json.md)\n"
+  "\n"
+  "Other:\n"
+  "  -h, --help                   show this help\n"
+  "      --version                show the version\n"
+  "\n"
+  "Credentials for registries come from $DOCKER_CONFIG/config.json, else\n"
+  "~/.docker/config.json (the \"auths\" entries that 'docker login' writes).\n";
+
+int
+main (int argc, char **argv)
+{
+  if (argc >= 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 || strcmp (argv[1], "help") == 0))
+    {
+      fputs (main_help, stdout);
+      return 0;
+    }
+  if (argc >= 2 && strcmp (argv[1], "--version") == 0)
+    {
+      printf ("cbuild %s\n", cbuild_version ());
+      return 0;
+    }
+  if (argc >= 2 && strcmp (argv[1], "parse") == 0)
+    return cli_parse (argc - 1, argv + 1);
+  if (argc >= 2 && strcmp (argv[1], "build") == 0)
+    return cli_build (argc - 1, argv + 1);
+  if (argc < 2)
+    return usage_error ("%s", "missing build context (such as '.')");
+  return cli_build (argc, argv);
+}
+
+const char *
+cli_help_text (void)
+{
+  return main_help;
+}
+
+int
+cli_usage_error (const char *fmt, const char *arg)
+{
+  return usage_error (fmt, arg);
+}

@@ -93,9 +93,8 @@ enter_private_mount_namespace (void)
 }
 
 static void
-print_result (cbuild_build_options *opts_unused, const cbuild_build_result *res, char **tags, int n_tags)
+print_result (const cbuild_build_result *res, char **tags, int n_tags)
 {
-  (void) opts_unused;
   if (n_tags == 0)
     printf ("%s\n", cbuild_build_result_digest (res));
   for (int i = 0; i < n_tags; i++)
@@ -119,7 +118,9 @@ cli_build (int argc, char **argv)
       if (c == 't')
         tags[n_tags++] = optarg;
       status = apply_flag (opts, c, optarg, &quiet, &err);
-      if (status != 0)
+      if (status == 1)
+        status = 0; /* --help was printed */
+      if (status != 0 || c == 'h')
         goto done;
     }
   if (optind + 1 != argc)
@@ -142,11 +143,11 @@ cli_build (int argc, char **argv)
       status = 1;
       goto done;
     }
-  print_result (opts, res, tags, n_tags);
+  print_result (res, tags, n_tags);
   status = 0;
 done:
   cbuild_build_result_free (res);
   cbuild_build_options_free (opts);
   free (tags);
-  return status == 1 && err.code == 0 ? 0 : status;
+  return status;
 }

@@ -102,8 +102,8 @@ apply_metadata_at (struct archive_entry *e, const struct target *t, bool chmod_t
   if (fchownat (t->dirfd, t->base, archive_entry_uid (e), archive_entry_gid (e),
                 AT_SYMLINK_NOFOLLOW) < 0)
     return cb_error_sys (err, errno, "change the owner of '%s'", t->path);
-  /* Only called for an entry this function's caller just created, never a
-   * symlink, so following the name is safe. */
+  /* chmod_too is set only for nodes that mknodat has just created, so
+   * following the name cannot reach a symlink. */
   if (chmod_too && fchmodat (t->dirfd, t->base, archive_entry_perm (e) & 07777, 0) < 0)
     return cb_error_sys (err, errno, "change the mode of '%s'", t->path);
   snprintf (proc_path, sizeof proc_path, "/proc/self/fd/%d/%s", t->dirfd, t->base);
@@ -359,7 +359,6 @@ cb_extract_entry (struct cb_extract *x, struct archive_entry *e, cbuild_error *e
   cleanup_close int dirfd = -1;
   struct target t;
   char *slash;
-  int ret;
 
   if (cb_extract_clean_path (archive_entry_pathname (e), &path, err) < 0)
     return -1;
@@ -375,28 +374,46 @@ cb_extract_entry (struct cb_extract *x, struct archive_entry *e, cbuild_error *e
   if (dirfd < 0)
     return cb_error_prefix (err, "extract '%s'", path);
   t = (struct target) { path, dirfd, slash ? slash + 1 : path };
-  ret = extract_at (x, e, &t, err);
-  if (ret < 0)
-    return -1;
+  return extract_at (x, e, &t, err);
+}
+
+/* Sets one recorded directory's times through its parent, without
+ * following its name: a later entry may have replaced it by a symlink. */
+static int
+set_dir_times (struct cb_extract *x, struct cb_dir_time *d, cbuild_error *err)
+{
+  cleanup_close int dirfd = -1;
+  cbuild_error open_err = { 0 };
+  char *slash = strrchr (d->path, '/');
+  const char *base = slash ? slash + 1 : d->path;
+
+  if (d->path[0] == '\0')
+    return futimens (x->rootfd, d->times) < 0 ? cb_error_sys (err, errno, "set the times of '.'") : 0;
+  if (slash)
+    *slash = '\0';
+  dirfd = cb_extract_open_dir (x->rootfd, slash ? d->path : "", false, &open_err);
+  if (slash)
+    *slash = '/';
+  /* A later entry of the layer may have removed or replaced a parent. */
+  if (dirfd < 0 && (open_err.sys_errno == ENOENT || open_err.sys_errno == ENOTDIR))
+    return 0;
+  if (dirfd < 0)
+    {
+      if (err)
+        *err = open_err;
+      return -1;
+    }
+  if (utimensat (dirfd, base, d->times, AT_SYMLINK_NOFOLLOW) < 0 && errno != ENOENT)
+    return cb_error_sys (err, errno, "set the times of '%s'", d->path);
   return 0;
 }
 
 int
 cb_extract_finish_dirs (struct cb_extract *x, cbuild_error *err)
 {
-  for (size_t i = x->n_dirs; i-- > 0;)
-    {
-      struct cb_dir_time *d = &x->dirs[i];
-      cleanup_close int fd = cb_extract_open_dir (x->rootfd, d->path, false, err);
-
-      /* A later entry of the layer may have replaced the directory. */
-      if (fd < 0 && (err == NULL || err->sys_errno == ENOENT || err->sys_errno == ENOTDIR))
-        continue;
-      if (fd < 0)
-        return -1;
-      if (futimens (fd, d->times) < 0)
-        return cb_error_sys (err, errno, "set the times of '%s'", d->path);
-    }
+  for (size_t i = 0; i < x->n_dirs; i++)
+    if (set_dir_times (x, &x->dirs[i], err) < 0)
+      return -1;
   return 0;
 }
 

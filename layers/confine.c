@@ -31,8 +31,8 @@ cb_extract_clean_path (const char *name, char **out, cbuild_error *err)
   while (*p)
     {
       size_t len = strcspn (p, "/");
-      /* ".." could climb out of the destination; like docker, reject the
-       * entry instead of guessing what it meant. */
+      /* ".." could climb out of the destination, so the entry is rejected
+       * (as docker does) instead of guessing what it meant. */
       if (len == 2 && p[0] == '.' && p[1] == '.')
         return cb_error_set (err, CBUILD_ERR_INVALID, "invalid path '%s' in layer: '..' is not allowed",
                              name);
@@ -141,9 +141,9 @@ cb_extract_open_dir (int rootfd, const char *rel, bool create, cbuild_error *err
 }
 
 static int
-remove_children (int dirfd, const char *name, cbuild_error *err)
+remove_children (int parentfd, const char *name, cbuild_error *err)
 {
-  int fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = openat (parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   struct dirent *de;
   DIR *dir;
   int ret = 0;

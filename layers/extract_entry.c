@@ -17,6 +17,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "layers/archive_error.h"
 
 #define WHITEOUT_PREFIX ".wh."
 #define WHITEOUT_META_PREFIX ".wh..wh."
@@ -68,9 +69,9 @@ set_xattrs (struct archive_entry *e, int fd, const char *proc_path, const struct
   while (archive_entry_xattr_next (e, &name, &value, &size) == ARCHIVE_OK)
     {
       int r;
-      /* trusted.overlay.* steer overlayfs (redirects, metacopy, opaque
-       * directories); a layer could use them to expose other files, so
-       * only the ".wh..wh..opq" marker may set one. */
+      /* trusted.overlay.* xattrs steer overlayfs (redirects, metacopy,
+       * opaque directories). A layer could use them to expose other files,
+       * so only the ".wh..wh..opq" marker may set one. */
       if (strncmp (name, OVERLAY_XATTR_PREFIX, strlen (OVERLAY_XATTR_PREFIX)) == 0)
         continue;
       r = fd >= 0 ? fsetxattr (fd, name, value, size, 0) : lsetxattr (proc_path, name, value, size, 0);
@@ -149,7 +150,7 @@ copy_data (struct cb_extract *x, int fd, struct archive_entry *e, const struct t
       return cb_error_sys (err, errno, "write '%s'", t->path);
   if (r != ARCHIVE_EOF)
     return cb_error_set (err, CBUILD_ERR_INVALID, "read '%s' from the layer: %s", t->path,
-                         archive_error_string (x->tar));
+                         cb_archive_error (x->tar));
   if (archive_entry_size_is_set (e) && ftruncate (fd, archive_entry_size (e)) < 0)
     return cb_error_sys (err, errno, "write '%s'", t->path);
   return 0;
@@ -252,9 +253,9 @@ extract_node (struct archive_entry *e, const struct target *t, cbuild_error *err
   return apply_metadata_at (e, t, true, err);
 }
 
-/* The link target is resolved like any entry path, so "../../outside" is
- * rejected and a target behind a symlink is looked up inside the
- * destination; linkat never follows the target's last component. */
+/* The link target is resolved like any entry path: "../../outside" is
+ * rejected, and a target behind a symlink is looked up inside the
+ * destination. linkat never follows the target's last component. */
 static int
 extract_hardlink (struct cb_extract *x, struct archive_entry *e, const struct target *t,
                   cbuild_error *err)
@@ -290,6 +291,7 @@ static int
 extract_whiteout (struct archive_entry *e, const struct target *t, cbuild_error *err)
 {
   struct target hidden = *t;
+  struct timespec times[2];
 
   hidden.base = t->base + strlen (WHITEOUT_PREFIX);
   /* ".wh.." would otherwise remove the parent directory. */
@@ -302,6 +304,9 @@ extract_whiteout (struct archive_entry *e, const struct target *t, cbuild_error 
   if (fchownat (t->dirfd, hidden.base, archive_entry_uid (e), archive_entry_gid (e),
                 AT_SYMLINK_NOFOLLOW) < 0)
     return cb_error_sys (err, errno, "change the owner of '%s'", t->path);
+  entry_times (e, times);
+  if (utimensat (t->dirfd, hidden.base, times, AT_SYMLINK_NOFOLLOW) < 0)
+    return cb_error_sys (err, errno, "set the times of '%s'", t->path);
   return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/strv.h"
+#include "layers/archive_error.h"
 
 #define COPY_CHUNK (64 * 1024)
 #define PATH_BUF_MAX ((size_t) 1 << 20)
@@ -85,10 +86,10 @@ static int
 write_header (struct walk *w)
 {
   /* ARCHIVE_WARN only reports a name that is not valid in the locale's
-   * character set; the header is written with the raw bytes. */
+   * character set. The header is written with the raw bytes. */
   if (archive_write_header (w->ar, w->entry) < ARCHIVE_WARN)
     return cb_error_set (w->err, CBUILD_ERR_SYSTEM, "write tar header for '%s': %s",
-                         archive_entry_pathname (w->entry), archive_error_string (w->ar));
+                         archive_entry_pathname (w->entry), cb_archive_error (w->ar));
   w->n_entries++;
   return 0;
 }
@@ -137,8 +138,8 @@ write_whiteout (struct walk *w, const char *name, const struct stat *st)
   return write_marker (w, marker, 0600, st);
 }
 
-/* Returns in *first the path stored for st's inode, or NULL after
- * recording the current path as the first one. */
+/* Sets *first to the path stored for st's inode, or to NULL after
+ * recording the current path as the inode's first one. */
 static int
 find_hardlink (struct walk *w, const struct stat *st, const char **first)
 {
@@ -186,8 +187,8 @@ add_one_xattr (struct walk *w, const char *proc_path, const char *name)
   return 0;
 }
 
-/* Returns a malloc'd NUL-separated list of the xattr names of proc_path,
- * or NULL with *len 0 when there are none or the file system has none. */
+/* Stores the xattr names of proc_path in *list (malloc'd, NUL-separated)
+ * and its length in *len. *list stays NULL when there are none. */
 static int
 list_xattrs (struct walk *w, const char *proc_path, char **list, ssize_t *len)
 {
@@ -211,9 +212,9 @@ list_xattrs (struct walk *w, const char *proc_path, char **list, ssize_t *len)
 }
 
 /* Adds the xattrs of dirfd/name to the entry, sorted by name so that the
- * tar does not depend on the file system's order. trusted.overlay.* are
- * overlayfs's own bookkeeping and stay out of the layer; the opaque one
- * is reported through *opaque. */
+ * tar does not depend on the file system's order. trusted.overlay.* xattrs
+ * are overlayfs's own bookkeeping and stay out of the layer, but *opaque
+ * reports whether the directory is opaque. */
 static int
 add_xattrs (struct walk *w, int dirfd, const char *name, bool *opaque)
 {
@@ -272,7 +273,7 @@ write_file_data (struct walk *w, int fd, off_t size)
                              "'%s' shrank while the layer was written", w->path.data);
       if (archive_write_data (w->ar, w->chunk, (size_t) n) != n)
         return cb_error_set (w->err, CBUILD_ERR_SYSTEM, "write '%s' to the layer: %s",
-                             w->path.data, archive_error_string (w->ar));
+                             w->path.data, cb_archive_error (w->ar));
       done += n;
     }
   return 0;

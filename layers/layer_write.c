@@ -6,6 +6,7 @@
 #include <archive.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "layers/archive_error.h"
 #include "layers/layer_walk.h"
 
 #define GZIP_CHUNK (64 * 1024)
@@ -85,15 +87,24 @@ static la_ssize_t
 sink_write (struct archive *a, void *user_data, const void *buf, size_t len)
 {
   struct gzip_sink *s = user_data;
+  const unsigned char *p = buf;
+  size_t left = len;
 
   cb_sha256_update (s->diff_hash, buf, len);
-  s->z.next_in = (Bytef *) buf;
-  s->z.avail_in = (uInt) len; /* libarchive passes at most one 10 KiB block */
-  if (sink_deflate (s, Z_NO_FLUSH, &s->err) < 0)
+  /* avail_in is a uInt, so larger writes go in parts. */
+  while (left > 0)
     {
-      s->failed = true;
-      archive_set_error (a, EIO, "%s", s->err.message);
-      return -1;
+      uInt part = left > UINT_MAX ? UINT_MAX : (uInt) left;
+      s->z.next_in = (Bytef *) p;
+      s->z.avail_in = part;
+      if (sink_deflate (s, Z_NO_FLUSH, &s->err) < 0)
+        {
+          s->failed = true;
+          archive_set_error (a, EIO, "%s", s->err.message);
+          return -1;
+        }
+      p += part;
+      left -= part;
     }
   return (la_ssize_t) len;
 }
@@ -117,7 +128,7 @@ tar_writer_new (struct gzip_sink *sink, cbuild_error *err)
       || archive_write_set_bytes_in_last_block (ar, 1) != ARCHIVE_OK
       || archive_write_open (ar, sink, NULL, sink_write, NULL) != ARCHIVE_OK)
     {
-      cb_error_set (err, CBUILD_ERR_SYSTEM, "set up the tar writer: %s", archive_error_string (ar));
+      cb_error_set (err, CBUILD_ERR_SYSTEM, "set up the tar writer: %s", cb_archive_error (ar));
       archive_write_free (ar);
       return NULL;
     }
@@ -136,7 +147,7 @@ write_tar (struct gzip_sink *sink, int dirfd, size_t *n_entries, cbuild_error *e
   ret = cb_layer_walk_tree (ar, dirfd, n_entries, err);
   if (ret == 0 && archive_write_close (ar) != ARCHIVE_OK)
     ret = cb_error_set (err, CBUILD_ERR_SYSTEM, "finish the tar stream: %s",
-                        archive_error_string (ar));
+                        cb_archive_error (ar));
   archive_write_free (ar);
   /* The sink's own error is more specific than libarchive's copy of it. */
   if (ret < 0 && sink->failed && err)

@@ -14,6 +14,9 @@
 #define CB_MEDIA_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define CB_MEDIA_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 
+/* The index.json annotation that names an image in an OCI layout. */
+#define CB_ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
+
 /* Points name (the "org.opencontainers.image.ref.name" annotation, here a
  * full reference such as "docker.io/library/app:latest") at the manifest in
  * the store's index.json, replacing an older entry of that name. The update

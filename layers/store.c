@@ -11,6 +11,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fs.h"
+#include "layers/io.h"
 
 #define OCI_LAYOUT_JSON "{\"imageLayoutVersion\":\"1.0.0\"}"
 #define EMPTY_INDEX_JSON                                                      \
@@ -25,24 +26,6 @@ struct cb_blob_writer
   struct cb_sha256 *hash;
   int64_t size;
 };
-
-static int
-write_all (int fd, const void *data, size_t len)
-{
-  const char *p = data;
-
-  while (len > 0)
-    {
-      ssize_t n = write (fd, p, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return -1;
-      p += n;
-      len -= (size_t) n;
-    }
-  return 0;
-}
 
 static int
 fsync_dir (const char *dir, cbuild_error *err)
@@ -72,7 +55,7 @@ write_file_if_missing (const char *path, const char *data, cbuild_error *err)
   if (fd < 0)
     return cb_error_sys (err, errno, "create '%s'", tmp);
 
-  if (write_all (fd, data, strlen (data)) < 0 || fchmod (fd, 0644) < 0 || fsync (fd) < 0)
+  if (cb_write_all (fd, data, strlen (data)) < 0 || fchmod (fd, 0644) < 0 || fsync (fd) < 0)
     ret = cb_error_sys (err, errno, "write '%s'", path);
   else if (link (tmp, path) < 0 && errno != EEXIST)
     ret = cb_error_sys (err, errno, "create '%s'", path);
@@ -231,7 +214,7 @@ cb_blob_writer_new (struct cb_store *store, struct cb_blob_writer **out, cbuild_
 int
 cb_blob_writer_write (struct cb_blob_writer *w, const void *data, size_t len, cbuild_error *err)
 {
-  if (write_all (w->fd, data, len) < 0)
+  if (cb_write_all (w->fd, data, len) < 0)
     return cb_error_sys (err, errno, "write '%s'", w->tmp_path);
   cb_sha256_update (w->hash, data, len);
   w->size += (int64_t) len;

@@ -380,7 +380,7 @@ cb_auth_fetch_token (CURL *curl, const struct cb_auth_challenge *ch, const char 
   cleanup_free char *url = token_url (ch, scope, err);
   cleanup_buf struct cb_buf body = CB_BUF_INIT;
   struct cb_http_request req = CB_HTTP_REQUEST_INIT;
-  cleanup_free struct cb_http_response *resp = malloc (sizeof *resp);
+  cleanup_free struct cb_http_response *resp = calloc (1, sizeof *resp);
   char *basic = NULL;
   int ret;
 

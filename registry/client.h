@@ -3,6 +3,7 @@
 #ifndef CBUILD_REGISTRY_CLIENT_H
 #define CBUILD_REGISTRY_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,7 @@ struct cb_registry_options
   const struct cb_strv *mirrors;  /* host[:port] tried first for docker.io pulls */
   const struct cb_strv *insecure; /* host[:port] reached over plain HTTP */
   const char *docker_config_dir;  /* NULL: $DOCKER_CONFIG, else ~/.docker */
+  const char *docker_hub_host;    /* NULL: registry-1.docker.io, which serves docker.io */
   const struct cb_logger *log;
 };
 
@@ -33,6 +35,15 @@ struct cb_platform
 
 /* The host's platform in GOARCH naming. */
 void cb_platform_host (struct cb_platform *out);
+
+/* True when an index entry's os/architecture/variant runs on want, after
+ * normalizing both ("aarch64" is arm64, arm64 without variant is v8, arm
+ * without variant is v7, amd64's "v1" is no variant). */
+bool cb_platform_matches (const struct cb_platform *want, const char *os, const char *arch,
+                          const char *variant);
+
+/* "linux/arm64/v8" into buf. */
+void cb_platform_format (const struct cb_platform *p, char *buf, size_t size);
 
 struct cb_blob_ref
 {
@@ -53,9 +64,10 @@ struct cb_pulled_image
 
 void cb_pulled_image_release (struct cb_pulled_image *img);
 
-/* Resolves ref (an index is narrowed to platform), and fetches the
- * manifest, config and every missing layer into store, each checked
- * against its digest. Accepts OCI and Docker schema 2 media types. */
+/* Resolves ref (an index is narrowed to platform, or to the host's when
+ * platform is NULL), and fetches the manifest, config and every missing
+ * layer into store, each checked against its digest. Accepts OCI and
+ * Docker schema 2 media types. */
 int cb_registry_pull (struct cb_registry *reg, const struct cb_reference *ref,
                       const struct cb_platform *platform, struct cb_store *store,
                       struct cb_pulled_image *out, cbuild_error *err);

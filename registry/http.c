@@ -13,8 +13,8 @@
 /* One response's header block may not exceed this, so that a hostile
  * server cannot make the client buffer without end. */
 #define HEADERS_MAX (64 * 1024)
-/* Bodies that nobody reads (error pages, upload answers) are drained up to
- * this size and then the connection is dropped. */
+/* Unread bodies (error pages, upload responses) are drained up to this
+ * size, then the connection is dropped. */
 #define DRAIN_MAX (1024 * 1024)
 #define CONNECT_TIMEOUT_S 30L
 /* A transfer slower than 1 byte/s for this long is given up. */
@@ -71,8 +71,8 @@ keep_header (struct cb_http_response *resp, const char *name, size_t name_len,
     copy_value (resp->location, sizeof resp->location, value, len, cut);
   else if (HEADER_IS ("content-length"))
     resp->content_length = strtoll (value, NULL, 10);
-  /* Of several challenges keep a Bearer one: it works with and without
-   * credentials, Basic only with them. */
+  /* Of several challenges, keep the Bearer one because it works with and
+   * without credentials, while Basic works only with them. */
   else if (HEADER_IS ("www-authenticate")
            && (resp->www_authenticate[0] == '\0'
                || (strncasecmp (resp->www_authenticate, "bearer", 6) != 0
@@ -89,7 +89,7 @@ on_header (char *data, size_t size, size_t n, void *user)
   const char *colon, *value, *end = data + len;
 
   /* A status line starts the header block of the next response: a
-   * redirect, a 100 Continue or the final answer. */
+   * redirect, a 100 Continue or the final response. */
   if (len > 5 && strncasecmp (data, "HTTP/", 5) == 0)
     {
       const char *space = memchr (data, ' ', len);

@@ -34,8 +34,8 @@ struct cb_http_request
   int body_fd;
   int64_t body_size;
 
-  /* Where a 2xx body goes: out (bounded by its max), or blob (at most
-   * blob_max bytes). With neither, a 2xx body is dropped. */
+  /* The destination of a 2xx body: out (bounded by its max), or blob (at
+   * most blob_max bytes). With neither, a 2xx body is dropped. */
   struct cb_buf *out;
   struct cb_blob_writer *blob;
   int64_t blob_max;

@@ -53,7 +53,7 @@ struct cb_registry
   size_t n_tokens;
 };
 
-/* Where requests for one repository go. */
+/* The registry host that requests for one repository go to. */
 struct cb_endpoint
 {
   const char *host;      /* host[:port] in URLs */
@@ -70,8 +70,8 @@ void cb_registry_endpoint (const struct cb_registry *reg, const char *host, cons
 char *cb_endpoint_url (const struct cb_endpoint *ep, const char *name, const char *kind,
                        const char *ref, cbuild_error *err);
 
-/* Sends req to ep, answering a 401 once with basic credentials or a Bearer
- * token for scope ("repository:NAME:pull" or "...:pull,push"). Returns 0
+/* Sends req to ep, and after a 401 once more with basic credentials or a
+ * Bearer token for scope ("repository:NAME:pull" or "...:pull,push"). Returns 0
  * when a response other than 401 arrived. A 401 that credentials do not
  * cure fails with CBUILD_ERR_AUTH. */
 int cb_registry_request (struct cb_registry *reg, const struct cb_endpoint *ep, const char *scope,

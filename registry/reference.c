@@ -10,7 +10,7 @@
  *   tag        := [A-Za-z0-9_] [A-Za-z0-9_.-]{0,127}
  *
  * The first component is a domain when it contains '.' or ':', is
- * "localhost", or has an uppercase letter; otherwise the name is on
+ * "localhost", or has an uppercase letter. Otherwise the name is on
  * docker.io, where a one-component path gets the "library/" prefix. */
 #include "registry/reference.h"
 

@@ -1,0 +1,422 @@
+/* Steps that change the file system: RUN, COPY, ADD and WORKDIR. Each one
+ * mounts an overlay of the stage's layers with a fresh upper directory,
+ * changes the merged view, and turns the upper directory into the layer. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "builder/build.h"
+#include "builder/copy.h"
+#include "builder/overlay.h"
+#include "builder/rootfs.h"
+#include "builder/runtime.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/fs.h"
+#include "layers/layer.h"
+#include "parser/expand.h"
+
+struct fs_step
+{
+  char *dir;    /* holds everything below */
+  char *upper;  /* becomes the layer */
+  char *work;   /* overlay's work directory */
+  char *merged; /* the root file system the step changes */
+  bool mounted;
+};
+
+static void
+fs_step_release (struct fs_step *fs)
+{
+  cbuild_error ignored = { 0 };
+
+  if (fs->mounted)
+    cb_overlay_unmount (fs->merged, &ignored);
+  if (fs->dir)
+    cb_remove_tree (fs->dir, &ignored);
+  free (fs->dir);
+  free (fs->upper);
+  free (fs->work);
+  free (fs->merged);
+  memset (fs, 0, sizeof *fs);
+}
+
+static int
+make_step_dirs (struct cb_build *b, struct fs_step *fs, cbuild_error *err)
+{
+  if (asprintf (&fs->dir, "%s/step-%u", b->work_dir, ++b->scratch_counter) < 0)
+    return cb_error_nomem (err);
+  fs->upper = cb_path_join (fs->dir, "upper");
+  fs->work = cb_path_join (fs->dir, "work");
+  fs->merged = cb_path_join (fs->dir, "merged");
+  if (fs->upper == NULL || fs->work == NULL || fs->merged == NULL)
+    return cb_error_nomem (err);
+  if (mkdir (fs->dir, 0700) < 0 || mkdir (fs->upper, 0755) < 0 || mkdir (fs->work, 0700) < 0
+      || mkdir (fs->merged, 0755) < 0)
+    return cb_error_sys (err, errno, "create step directories in '%s'", fs->dir);
+  return 0;
+}
+
+/* Mounts img's layers, extracting those not yet on disk, at a new step
+ * directory. */
+static int
+mount_image (struct cb_build *b, struct cb_image *img, struct fs_step *fs, cbuild_error *err)
+{
+  char **lowers = calloc (img->n_layers + 1, sizeof *lowers);
+  int ret = 0;
+
+  if (lowers == NULL)
+    return cb_error_nomem (err);
+  if (make_step_dirs (b, fs, err) < 0)
+    ret = -1;
+  for (size_t i = 0; ret == 0 && i < img->n_layers; i++)
+    {
+      size_t layer = img->n_layers - 1 - i;
+      lowers[i] = cb_snapshot_ensure (b->store, img->layers[layer].digest, cb_image_diff_id (img, layer), err);
+      if (lowers[i] == NULL)
+        ret = cb_error_prefix (err, "extract layer %s", img->layers[layer].digest);
+    }
+  if (ret == 0)
+    ret = cb_overlay_mount ((const char *const *) lowers, img->n_layers, fs->upper, fs->work, fs->merged, err);
+  if (ret == 0)
+    fs->mounted = true;
+  for (size_t i = 0; i < img->n_layers; i++)
+    free (lowers[i]);
+  free (lowers);
+  return ret;
+}
+
+/* Unmounts the step and records its upper directory as a layer, or as an
+ * empty_layer history entry when the step changed nothing. */
+static int
+fs_step_commit (struct cb_build *b, struct cb_stage *st, struct fs_step *fs, const char *created_by,
+                cbuild_error *err)
+{
+  cleanup_free char *created = cb_build_timestamp ();
+  struct cb_layer_desc desc;
+  bool empty = false;
+
+  if (created == NULL)
+    return cb_error_nomem (err);
+  if (cb_overlay_unmount (fs->merged, err) < 0)
+    return -1;
+  fs->mounted = false;
+  if (cb_layer_create_from_dir (b->store, fs->upper, &desc, &empty, err) < 0)
+    return -1;
+  if (empty)
+    return cb_image_add_history (&st->image, created_by, created, err);
+  if (cb_snapshot_adopt (b->store, fs->upper, desc.diff_id, err) < 0)
+    return -1;
+  return cb_image_add_layer (&st->image, desc.digest, desc.size, desc.diff_id, created_by, created, err);
+}
+
+static const char *
+stage_workdir (struct cb_stage *st)
+{
+  const char *wd = json_string_value (json_object_get (cb_image_runconfig (&st->image), "WorkingDir"));
+
+  return wd && wd[0] ? wd : "/";
+}
+
+static const char *
+stage_user (struct cb_stage *st)
+{
+  const char *user = json_string_value (json_object_get (cb_image_runconfig (&st->image), "User"));
+
+  return user && user[0] ? user : NULL;
+}
+
+/* The environment of a RUN: the ARGs in scope, overridden by the image's
+ * Env, plus the proxy build args; PATH defaults as in BuildKit. */
+static int
+run_env (struct cb_build *b, struct cb_stage *st, struct cb_strv *env, cbuild_error *err)
+{
+  if (cb_stage_expand_env (st, env, err) < 0 || cb_stage_proxy_env (b, env, err) < 0)
+    return -1;
+  if (cb_env_get (env, "PATH") == NULL
+      && cb_env_set (env, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", err) < 0)
+    return -1;
+  return 0;
+}
+
+/* "RUN |2 A=1 B=2 /bin/sh -c cmd # buildkit", as BuildKit records build
+ * args that reached the command. */
+static int
+run_history (struct cb_stage *st, const struct cb_strv *argv, struct cb_buf *msg, cbuild_error *err)
+{
+  if (cb_buf_append_str (msg, "RUN ", err) < 0)
+    return -1;
+  if (st->args.len > 0 && cb_buf_printf (msg, err, "|%zu ", st->args.len) < 0)
+    return -1;
+  for (size_t i = 0; i < st->args.len; i++)
+    if (cb_buf_printf (msg, err, "%s ", st->args.items[i]) < 0)
+      return -1;
+  for (size_t i = 0; i < argv->len; i++)
+    if (cb_buf_printf (msg, err, "%s%s", i ? " " : "", argv->items[i]) < 0)
+      return -1;
+  return cb_buf_append_str (msg, " # buildkit", err);
+}
+
+struct output_ctx
+{
+  struct cb_build *b;
+};
+
+static void
+forward_output (void *user_data, const char *line)
+{
+  struct output_ctx *ctx = user_data;
+
+  cb_log (ctx->b->log, CBUILD_LOG_OUTPUT, "[%d/%d] %s", ctx->b->step, ctx->b->total_steps, line);
+}
+
+static int
+run_in_rootfs (struct cb_build *b, struct cb_stage *st, struct fs_step *fs, const struct cb_strv *argv,
+               const struct cb_strv *env, int *exit_code, cbuild_error *err)
+{
+  cleanup_free gid_t *groups = NULL;
+  cleanup_free char *bundle = cb_path_join (fs->dir, "bundle");
+  struct cb_run_request req = { 0 };
+  struct output_ctx ctx = { b };
+  size_t n_groups = 0;
+  const char *user = stage_user (st);
+
+  if (bundle == NULL)
+    return cb_error_nomem (err);
+  if (mkdir (bundle, 0700) < 0)
+    return cb_error_sys (err, errno, "create '%s'", bundle);
+  if (b->runtime == NULL && cb_runtime_detect (b->opts->runtime, &b->runtime, err) < 0)
+    return -1;
+  if (cb_resolve_user (fs->merged, user ? user : "0", &req.uid, &req.gid, &groups, &n_groups, err) < 0)
+    return cb_error_prefix (err, "USER '%s'", user ? user : "0");
+  req.runtime = b->runtime;
+  req.rootfs = fs->merged;
+  req.bundle_dir = bundle;
+  req.argv = argv->items;
+  req.env = env->items;
+  req.cwd = stage_workdir (st);
+  req.additional_gids = groups;
+  req.n_additional_gids = n_groups;
+  req.output = forward_output;
+  req.output_user_data = &ctx;
+  return cb_runtime_run (&req, exit_code, err);
+}
+
+int
+cb_step_run (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins, cbuild_error *err)
+{
+  cleanup_strv struct cb_strv argv = CB_STRV_INIT;
+  cleanup_strv struct cb_strv env = CB_STRV_INIT;
+  cleanup_buf struct cb_buf msg = CB_BUF_INIT;
+  struct fs_step fs = { 0 };
+  int exit_code = 0;
+  int ret;
+
+  if (ins->n_heredocs > 0)
+    return cb_error_set (err, CBUILD_ERR_PARSE, "RUN with a heredoc is not supported yet");
+  if (cb_stage_command_args (st, ins, &argv, err) < 0 || run_env (b, st, &env, err) < 0
+      || run_history (st, &argv, &msg, err) < 0)
+    return -1;
+  ret = mount_image (b, &st->image, &fs, err);
+  if (ret == 0)
+    ret = run_in_rootfs (b, st, &fs, &argv, &env, &exit_code, err);
+  if (ret == 0 && exit_code != 0)
+    {
+      cleanup_buf struct cb_buf shown = CB_BUF_INIT;
+      for (size_t i = 0; i < argv.len; i++)
+        cb_buf_printf (&shown, NULL, "%s%s", i ? " " : "", argv.items[i]);
+      ret = cb_error_set (err, CBUILD_ERR_RUN,
+                          "step %d/%d RUN failed: process \"%s\" did not complete successfully: exit code: %d",
+                          b->step, b->total_steps, cb_buf_str (&shown), exit_code);
+    }
+  if (ret == 0)
+    ret = fs_step_commit (b, st, &fs, cb_buf_str (&msg), err);
+  fs_step_release (&fs);
+  return ret;
+}
+
+/* Resolves --chown's "user[:group]" in the step's root file system. A
+ * missing group means the user's uid, as docker build does. */
+static int
+resolve_chown (const char *rootfs, const char *spec, struct cb_copy_request *req, cbuild_error *err)
+{
+  cleanup_free gid_t *groups = NULL;
+  size_t n_groups = 0;
+
+  if (cb_resolve_user (rootfs, spec, &req->uid, &req->gid, &groups, &n_groups, err) < 0)
+    return cb_error_prefix (err, "--chown=%s", spec);
+  if (strchr (spec, ':') == NULL)
+    req->gid = (gid_t) req->uid;
+  req->chown_set = true;
+  return 0;
+}
+
+static int
+parse_chmod (const char *spec, struct cb_copy_request *req, cbuild_error *err)
+{
+  char *end;
+  unsigned long mode = strtoul (spec, &end, 8);
+
+  if (spec[0] == '\0' || *end != '\0' || mode > 07777)
+    return cb_error_set (err, CBUILD_ERR_PARSE, "invalid --chmod '%s': expected an octal mode such as 0755", spec);
+  req->mode = (mode_t) mode;
+  req->chmod_set = true;
+  return 0;
+}
+
+static int
+expand_copy_args (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins,
+                  struct cb_strv *words, cbuild_error *err)
+{
+  cleanup_strv struct cb_strv env = CB_STRV_INIT;
+
+  if (cb_stage_expand_env (st, &env, err) < 0)
+    return -1;
+  for (size_t i = 0; i < ins->n_args; i++)
+    {
+      char *word = NULL;
+      if (cb_expand_word (ins->args[i], b->df->escape, &env, &word, err) < 0)
+        return -1;
+      if (cb_strv_push_owned (words, word, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+static int
+check_copy_flags (const struct cb_instruction *ins, bool is_add, cbuild_error *err)
+{
+  static const char *const unsupported[] = { "parents", "exclude", "checksum", "keep-git-dir", NULL };
+
+  for (size_t i = 0; unsupported[i]; i++)
+    if (cb_instruction_flag (ins, unsupported[i]))
+      return cb_error_set (err, CBUILD_ERR_INVALID, "%s --%s is not supported yet", is_add ? "ADD" : "COPY",
+                           unsupported[i]);
+  if (ins->n_heredocs > 0)
+    return cb_error_set (err, CBUILD_ERR_INVALID, "%s with a heredoc is not supported yet", is_add ? "ADD" : "COPY");
+  return 0;
+}
+
+/* Mounts the image of the stage --from names as the source tree. */
+static int
+mount_from_stage (struct cb_build *b, struct cb_stage *st, const char *from, struct fs_step *src,
+                  cbuild_error *err)
+{
+  struct cb_stage *other = cb_build_find_stage (b, from, st->first);
+
+  if (other == NULL || other == st)
+    return cb_error_set (err, CBUILD_ERR_INVALID, "COPY --from='%s': no such stage before this one (copying from an image is not supported yet)", from);
+  if (cb_build_stage (b, other, err) < 0)
+    return -1;
+  return mount_image (b, &other->image, src, err);
+}
+
+static int
+copy_history (const struct cb_instruction *ins, bool is_add, const struct cb_strv *words, struct cb_buf *msg,
+              cbuild_error *err)
+{
+  if (cb_buf_append_str (msg, is_add ? "ADD" : "COPY", err) < 0)
+    return -1;
+  for (size_t i = 0; i < ins->n_flags; i++)
+    if (cb_buf_printf (msg, err, " %s", ins->flags[i]) < 0)
+      return -1;
+  for (size_t i = 0; i < words->len; i++)
+    if (cb_buf_printf (msg, err, " %s", words->items[i]) < 0)
+      return -1;
+  return cb_buf_append_str (msg, " # buildkit", err);
+}
+
+int
+cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins, bool is_add,
+              cbuild_error *err)
+{
+  cleanup_strv struct cb_strv words = CB_STRV_INIT;
+  cleanup_buf struct cb_buf msg = CB_BUF_INIT;
+  struct cb_copy_request req = { 0 };
+  struct fs_step fs = { 0 }, src = { 0 };
+  const char *from = cb_instruction_flag (ins, "from");
+  const char *chown = cb_instruction_flag (ins, "chown");
+  const char *chmod = cb_instruction_flag (ins, "chmod");
+  int ret;
+
+  if (check_copy_flags (ins, is_add, err) < 0 || expand_copy_args (b, st, ins, &words, err) < 0)
+    return -1;
+  if (words.len < 2)
+    return cb_error_set (err, CBUILD_ERR_PARSE, "%s requires at least two arguments: SOURCE... DEST", is_add ? "ADD" : "COPY");
+  if (copy_history (ins, is_add, &words, &msg, err) < 0)
+    return -1;
+  req.context_dir = b->context_dir;
+  req.ignore = b->ignore;
+  req.sources = (const char *const *) words.items;
+  req.n_sources = words.len - 1;
+  req.dest = words.items[words.len - 1];
+  req.workdir = stage_workdir (st);
+  req.is_add = is_add;
+
+  ret = from ? mount_from_stage (b, st, from, &src, err) : 0;
+  if (ret == 0 && from)
+    {
+      req.context_dir = src.merged;
+      req.ignore = NULL;
+    }
+  if (ret == 0)
+    ret = mount_image (b, &st->image, &fs, err);
+  req.rootfs = fs.merged;
+  if (ret == 0 && chmod)
+    ret = parse_chmod (chmod, &req, err);
+  if (ret == 0 && chown)
+    ret = resolve_chown (fs.merged, chown, &req, err);
+  if (ret == 0)
+    ret = cb_copy_from_context (&req, err);
+  if (ret == 0)
+    ret = fs_step_commit (b, st, &fs, cb_buf_str (&msg), err);
+  fs_step_release (&fs);
+  fs_step_release (&src);
+  return ret;
+}
+
+int
+cb_step_workdir (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins, cbuild_error *err)
+{
+  cleanup_strv struct cb_strv env = CB_STRV_INIT;
+  cleanup_free char *path = NULL;
+  cleanup_free char *wd = NULL;
+  cleanup_free char *msg = NULL;
+  cleanup_free gid_t *groups = NULL;
+  struct fs_step fs = { 0 };
+  const char *user = stage_user (st);
+  uid_t uid = 0;
+  gid_t gid = 0;
+  size_t n_groups = 0;
+  int ret;
+
+  if (ins->n_args != 1)
+    return cb_error_set (err, CBUILD_ERR_PARSE, "WORKDIR requires exactly one argument");
+  if (cb_stage_expand_env (st, &env, err) < 0 || cb_expand_word (ins->args[0], b->df->escape, &env, &path, err) < 0)
+    return -1;
+  wd = cb_path_clean_abs (stage_workdir (st), path);
+  if (wd == NULL || asprintf (&msg, "WORKDIR %s", wd) < 0)
+    return cb_error_nomem (err);
+  if (cb_image_set_string (&st->image, "WorkingDir", wd, err) < 0)
+    return -1;
+  if (strcmp (wd, "/") == 0)
+    {
+      cleanup_free char *created = cb_build_timestamp ();
+      return created ? cb_image_add_history (&st->image, msg, created, err) : cb_error_nomem (err);
+    }
+
+  /* BuildKit creates the directory, owned by the current USER, as a layer
+   * of its own; the layer is empty when the directory already exists. */
+  ret = mount_image (b, &st->image, &fs, err);
+  if (ret == 0 && user)
+    ret = cb_resolve_user (fs.merged, user, &uid, &gid, &groups, &n_groups, err);
+  if (ret == 0)
+    ret = cb_rootfs_mkdir_p (fs.merged, wd, 0755, uid, gid, err);
+  if (ret == 0)
+    ret = fs_step_commit (b, st, &fs, msg, err);
+  fs_step_release (&fs);
+  return ret;
+}

@@ -52,11 +52,11 @@ check 'c["architecture"]' "\"$(dpkg --print-architecture)\""
 check 'c["os"]' '"linux"'
 # The WORKDIR steps create directories, so they carry layers; every other
 # instruction is metadata only.
-check '[h.get("empty_layer", False) for h in c["history"][-13:]]' \
-  '[true, true, true, false, false, true, true, true, true, true, true, true, true]'
+check '[h.get("empty_layer", False) for h in c["history"][-12:]]' \
+  '[true, true, true, false, false, true, true, true, true, true, true, true]'
 check 'len(c["rootfs"]["diff_ids"]) - len([h for h in c["history"] if not h.get("empty_layer")])' '0'
 check 'c["history"][-1]["created_by"].startswith("HEALTHCHECK")' 'true'
-check 'c["history"][-9]["created_by"]' '"USER 1000:1000"'
+check 'c["history"][-7]["created_by"]' '"USER 1000:1000"'
 
 # ENTRYPOINT drops the CMD inherited from the base image (busybox: sh).
 cat >"$ctx/Dockerfile" <<'DOCKERFILE'

@@ -1,0 +1,453 @@
+/* cbuild_build: reads the Dockerfile and context, builds the target stage,
+ * and hands the image to the outputs. */
+#include "builder/build.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "builder/export.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/fs.h"
+#include "layers/store.h"
+
+#define DOCKERFILE_MAX ((size_t) 4 << 20)
+#define DOCKERIGNORE_MAX ((size_t) 4 << 20)
+
+struct cbuild_build_result
+{
+  char digest[CB_DIGEST_SIZE];
+  char config_digest[CB_DIGEST_SIZE];
+};
+
+const char *
+cbuild_build_result_digest (const cbuild_build_result *result)
+{
+  return result->digest;
+}
+
+const char *
+cbuild_build_result_config_digest (const cbuild_build_result *result)
+{
+  return result->config_digest;
+}
+
+void
+cbuild_build_result_free (cbuild_build_result *result)
+{
+  free (result);
+}
+
+int
+cb_build_error_at (struct cb_build *b, const struct cb_instruction *ins, cbuild_error *err)
+{
+  return cb_error_prefix (err, "%s:%d", b->dockerfile_name, ins->line);
+}
+
+char *
+cb_build_timestamp (void)
+{
+  struct timespec ts;
+  struct tm tm;
+  char *out = NULL;
+
+  clock_gettime (CLOCK_REALTIME, &ts);
+  gmtime_r (&ts.tv_sec, &tm);
+  if (asprintf (&out, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec) < 0)
+    return NULL;
+  return out;
+}
+
+static char *
+default_root (cbuild_error *err)
+{
+  const char *xdg = getenv ("XDG_DATA_HOME");
+  const char *home = getenv ("HOME");
+  char *root = NULL;
+
+  if (xdg && xdg[0] == '/')
+    {
+      if (asprintf (&root, "%s/cbuild", xdg) < 0)
+        root = NULL;
+    }
+  else if (home && home[0] == '/')
+    {
+      if (asprintf (&root, "%s/.local/share/cbuild", home) < 0)
+        root = NULL;
+    }
+  else
+    {
+      cb_error_set (err, CBUILD_ERR_INVALID, "cannot choose a state directory: neither XDG_DATA_HOME nor HOME is set (pass --root DIR)");
+      return NULL;
+    }
+  if (root == NULL)
+    cb_error_nomem (err);
+  return root;
+}
+
+static int
+open_context (struct cb_build *b, cbuild_error *err)
+{
+  struct stat st;
+
+  if (b->opts->context_dir == NULL)
+    return cb_error_set (err, CBUILD_ERR_INVALID, "no build context given");
+  if (stat (b->opts->context_dir, &st) < 0 || !S_ISDIR (st.st_mode))
+    return cb_error_set (err, CBUILD_ERR_NOT_FOUND,
+                         "build context '%s' not found or not a directory", b->opts->context_dir);
+  b->context_dir = realpath (b->opts->context_dir, NULL);
+  if (b->context_dir == NULL)
+    return cb_error_sys (err, errno, "resolve build context '%s'", b->opts->context_dir);
+  return 0;
+}
+
+static int
+load_dockerfile (struct cb_build *b, const char *path, cbuild_error *err)
+{
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+  const char *slash = strrchr (path, '/');
+
+  b->dockerfile_name = slash ? slash + 1 : path;
+  if (cb_read_file (path, DOCKERFILE_MAX, &text, &len, err) < 0)
+    {
+      if (err && err->code == CBUILD_ERR_NOT_FOUND)
+        return cb_error_set (err, CBUILD_ERR_NOT_FOUND,
+                             "Dockerfile '%s' not found (pass -f FILE to use another file)", path);
+      return -1;
+    }
+  return cb_dockerfile_parse (text, len, b->dockerfile_name, &b->df, err);
+}
+
+/* A Dockerfile-specific ignore file (Dockerfile.dockerignore next to it)
+ * wins over the context's .dockerignore, as BuildKit has it. */
+static int
+load_dockerignore (struct cb_build *b, const char *dockerfile_path, cbuild_error *err)
+{
+  cleanup_free char *specific = NULL;
+  cleanup_free char *general = cb_path_join (b->context_dir, ".dockerignore");
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+  const char *path;
+
+  if (general == NULL || asprintf (&specific, "%s.dockerignore", dockerfile_path) < 0)
+    return cb_error_nomem (err);
+  path = access (specific, F_OK) == 0 ? specific : general;
+  if (cb_read_file (path, DOCKERIGNORE_MAX, &text, &len, err) < 0)
+    {
+      if (err && err->code != CBUILD_ERR_NOT_FOUND)
+        return -1;
+      text = strdup ("");
+      len = 0;
+      if (text == NULL)
+        return cb_error_nomem (err);
+    }
+  if (cb_ignore_parse (text, len, &b->ignore, err) < 0)
+    return cb_error_prefix (err, "%s", path);
+  return 0;
+}
+
+/* Removes the work directories of builds that were killed: a live build
+ * holds the lock on its directory's ".lock" file until it ends. */
+static void
+remove_stale_work_dirs (struct cb_build *b)
+{
+  DIR *dir = opendir (b->store->tmp_dir);
+  struct dirent *de;
+
+  if (dir == NULL)
+    return;
+  while ((de = readdir (dir)) != NULL)
+    {
+      cleanup_free char *path = NULL;
+      cleanup_free char *lock = NULL;
+      cleanup_close int fd = -1;
+      cbuild_error ignored = { 0 };
+
+      if (strncmp (de->d_name, "build-", 6) != 0)
+        continue;
+      path = cb_path_join (b->store->tmp_dir, de->d_name);
+      lock = path ? cb_path_join (path, ".lock") : NULL;
+      if (lock == NULL)
+        break;
+      fd = open (lock, O_RDWR | O_CLOEXEC);
+      if (fd >= 0 && flock (fd, LOCK_EX | LOCK_NB) == 0)
+        cb_remove_tree (path, &ignored);
+    }
+  closedir (dir);
+}
+
+static int
+lock_work_dir (struct cb_build *b, cbuild_error *err)
+{
+  cleanup_free char *lock = cb_path_join (b->work_dir, ".lock");
+
+  if (lock == NULL)
+    return cb_error_nomem (err);
+  b->work_lock_fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (b->work_lock_fd < 0 || flock (b->work_lock_fd, LOCK_EX) < 0)
+    return cb_error_sys (err, errno, "lock '%s'", lock);
+  return 0;
+}
+
+static int
+open_state (struct cb_build *b, cbuild_error *err)
+{
+  cleanup_free char *root = b->opts->root ? strdup (b->opts->root) : default_root (err);
+  struct cb_registry_options ropts = { 0 };
+
+  if (root == NULL)
+    return err && err->code ? -1 : cb_error_nomem (err);
+  if (cb_mkdir_p (root, 0700, err) < 0 || cb_store_open (root, &b->store, err) < 0)
+    return cb_error_prefix (err, "open state directory '%s'", root);
+  remove_stale_work_dirs (b);
+  b->work_dir = cb_make_temp_dir (b->store->tmp_dir, "build", err);
+  if (b->work_dir == NULL || lock_work_dir (b, err) < 0)
+    return -1;
+  ropts.mirrors = &b->opts->mirrors;
+  ropts.insecure = &b->opts->insecure;
+  ropts.log = b->log;
+  return cb_registry_new (&ropts, &b->registry, err);
+}
+
+static int
+setup (struct cb_build *b, const cbuild_build_options *opts, cbuild_error *err)
+{
+  cleanup_free char *dockerfile = NULL;
+
+  b->opts = opts;
+  b->log = &opts->log;
+  b->work_lock_fd = -1;
+  cb_platform_host (&b->platform);
+  if (open_context (b, err) < 0)
+    return -1;
+  dockerfile = opts->dockerfile ? strdup (opts->dockerfile) : cb_path_join (b->context_dir, "Dockerfile");
+  if (dockerfile == NULL)
+    return cb_error_nomem (err);
+  if (load_dockerfile (b, dockerfile, err) < 0 || load_dockerignore (b, dockerfile, err) < 0)
+    return -1;
+  return open_state (b, err);
+}
+
+static char *
+stage_name (const struct cb_instruction *ins)
+{
+  char *name;
+
+  if (ins->n_args < 3 || strcasecmp (ins->args[1], "as") != 0)
+    return NULL;
+  name = strdup (ins->args[2]);
+  for (char *p = name; p && *p; p++)
+    *p = (char) tolower ((unsigned char) *p);
+  return name;
+}
+
+/* Splits the instructions into the global ARGs and the stages. */
+static int
+split_stages (struct cb_build *b, cbuild_error *err)
+{
+  struct cb_dockerfile *df = b->df;
+
+  b->stages = calloc (df->n_instructions ? df->n_instructions : 1, sizeof *b->stages);
+  if (b->stages == NULL)
+    return cb_error_nomem (err);
+  for (size_t i = 0; i < df->n_instructions; i++)
+    {
+      const struct cb_instruction *ins = &df->instructions[i];
+
+      if (strcmp (ins->cmd, "from") == 0)
+        {
+          struct cb_stage *st = &b->stages[b->n_stages++];
+          st->first = i;
+          st->end = df->n_instructions;
+          st->name = stage_name (ins);
+          if (b->n_stages > 1)
+            b->stages[b->n_stages - 2].end = i;
+          continue;
+        }
+      if (b->n_stages > 0)
+        continue;
+      if (strcmp (ins->cmd, "arg") != 0)
+        {
+          cb_error_set (err, CBUILD_ERR_PARSE, "no build stage in current context: a Dockerfile must start with FROM (only ARG may come before it)");
+          return cb_build_error_at (b, ins, err);
+        }
+      if (cb_build_global_arg (b, ins, err) < 0)
+        return -1;
+    }
+  if (b->n_stages == 0)
+    return cb_error_set (err, CBUILD_ERR_PARSE, "%s: file contains no FROM instruction", b->dockerfile_name);
+  return 0;
+}
+
+struct cb_stage *
+cb_build_find_stage (struct cb_build *b, const char *name, size_t limit)
+{
+  char *end = NULL;
+  unsigned long index;
+
+  for (size_t i = 0; i < b->n_stages && b->stages[i].first < limit; i++)
+    if (b->stages[i].name && strcasecmp (b->stages[i].name, name) == 0)
+      return &b->stages[i];
+  if (name[0] < '0' || name[0] > '9')
+    return NULL;
+  index = strtoul (name, &end, 10);
+  if (*end != '\0' || index >= b->n_stages || b->stages[index].first >= limit)
+    return NULL;
+  return &b->stages[index];
+}
+
+static struct cb_stage *
+select_target (struct cb_build *b, cbuild_error *err)
+{
+  struct cb_stage *st;
+
+  if (b->opts->target == NULL)
+    return &b->stages[b->n_stages - 1];
+  st = cb_build_find_stage (b, b->opts->target, SIZE_MAX);
+  if (st == NULL)
+    cb_error_set (err, CBUILD_ERR_INVALID, "target stage '%s' could not be found in %s", b->opts->target,
+                  b->dockerfile_name);
+  return st;
+}
+
+/* Counts the steps of the target and of the stages it names in FROM or
+ * COPY --from, so that step headers can read "[3/9]". */
+static int
+count_steps (struct cb_build *b, struct cb_stage *st, bool *seen)
+{
+  size_t index = (size_t) (st - b->stages);
+  int total;
+
+  if (seen[index])
+    return 0;
+  seen[index] = true;
+  total = (int) (st->end - st->first);
+  for (size_t i = st->first; i < st->end; i++)
+    {
+      const struct cb_instruction *ins = &b->df->instructions[i];
+      const char *ref = NULL;
+      struct cb_stage *dep;
+
+      if (strcmp (ins->cmd, "from") == 0 && ins->n_args > 0)
+        ref = ins->args[0];
+      else if (strcmp (ins->cmd, "copy") == 0)
+        ref = cb_instruction_flag (ins, "from");
+      dep = ref ? cb_build_find_stage (b, ref, st->first) : NULL;
+      if (dep && dep != st)
+        total += count_steps (b, dep, seen);
+    }
+  return total;
+}
+
+int
+cb_build_stage (struct cb_build *b, struct cb_stage *st, cbuild_error *err)
+{
+  const struct cb_dockerfile *df = b->df;
+
+  if (st->built)
+    return 0;
+  if (cb_stage_from (b, st, &df->instructions[st->first], err) < 0)
+    return -1;
+  for (size_t i = st->first + 1; i < st->end; i++)
+    if (cb_dispatch_instruction (b, st, &df->instructions[i], err) < 0)
+      return -1;
+  st->built = true;
+  return 0;
+}
+
+static void
+warn_unused_args (struct cb_build *b)
+{
+  const struct cb_strv *args = &b->opts->build_args;
+
+  for (size_t i = 0; i < args->len; i++)
+    {
+      size_t n = strcspn (args->items[i], "=");
+      cleanup_free char *name = strndup (args->items[i], n);
+      if (name && !cb_strv_contains (&b->used_args, name))
+        cb_log (b->log, CBUILD_LOG_WARN, "build argument '%s' was not consumed by any ARG in %s", name,
+                b->dockerfile_name);
+    }
+}
+
+static void
+release (struct cb_build *b)
+{
+  cbuild_error ignored = { 0 };
+
+  for (size_t i = 0; i < b->n_stages; i++)
+    {
+      free (b->stages[i].name);
+      cb_image_release (&b->stages[i].image);
+      cb_strv_release (&b->stages[i].args);
+    }
+  free (b->stages);
+  if (b->work_dir)
+    cb_remove_tree (b->work_dir, &ignored);
+  if (b->work_lock_fd >= 0)
+    close (b->work_lock_fd);
+  free (b->work_dir);
+  free (b->runtime);
+  free (b->context_dir);
+  cb_strv_release (&b->global_args);
+  cb_strv_release (&b->used_args);
+  cb_dockerfile_free (b->df);
+  cb_ignore_free (b->ignore);
+  cb_registry_free (b->registry);
+  cb_store_free (b->store);
+}
+
+int
+cbuild_build (const cbuild_build_options *opts, cbuild_build_result **result, cbuild_error *err)
+{
+  struct cb_build b = { 0 };
+  cleanup_free bool *seen = NULL;
+  cbuild_build_result *res = calloc (1, sizeof *res);
+  struct cb_stage *target;
+  int64_t manifest_size = 0;
+  int ret = -1;
+
+  if (res == NULL)
+    return cb_error_nomem (err);
+  if (setup (&b, opts, err) < 0 || split_stages (&b, err) < 0)
+    goto out;
+  target = select_target (&b, err);
+  if (target == NULL)
+    goto out;
+  seen = calloc (b.n_stages, sizeof *seen);
+  if (seen == NULL)
+    {
+      cb_error_nomem (err);
+      goto out;
+    }
+  b.total_steps = count_steps (&b, target, seen);
+
+  if (cb_build_stage (&b, target, err) < 0)
+    goto out;
+  warn_unused_args (&b);
+
+  if (cb_image_commit (&target->image, b.store, res->digest, &manifest_size, res->config_digest, err) < 0)
+    goto out;
+  if (cb_export_image (&b, res->digest, manifest_size, err) < 0)
+    goto out;
+  *result = res;
+  res = NULL;
+  ret = 0;
+out:
+  free (res);
+  release (&b);
+  return ret;
+}

@@ -1,0 +1,255 @@
+/* FROM and ARG: where a stage starts and which build arguments it sees. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "builder/build.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "parser/expand.h"
+#include "registry/reference.h"
+
+/* Proxy variables that docker build passes to RUN without an ARG line and
+ * keeps out of the image history. */
+static const char *const proxy_args[] = {
+  "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
+  "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", NULL,
+};
+
+static bool
+is_proxy_arg (const char *name)
+{
+  for (size_t i = 0; proxy_args[i]; i++)
+    if (strcmp (proxy_args[i], name) == 0)
+      return true;
+  return false;
+}
+
+int
+cb_stage_expand_env (struct cb_stage *st, struct cb_strv *env, cbuild_error *err)
+{
+  cleanup_strv struct cb_strv image_env = CB_STRV_INIT;
+
+  if (cb_strv_copy (env, &st->args, err) < 0 || cb_image_env (&st->image, &image_env, err) < 0)
+    return -1;
+  for (size_t i = 0; i < image_env.len; i++)
+    {
+      size_t n = strcspn (image_env.items[i], "=");
+      cleanup_free char *name = strndup (image_env.items[i], n);
+      if (name == NULL || cb_env_set (env, name, image_env.items[i] + n + 1, err) < 0)
+        return name ? -1 : cb_error_nomem (err);
+    }
+  return 0;
+}
+
+/* Parses one "NAME[=default]" of an ARG line into name and the default
+ * expanded with env (NULL when there is none). */
+static int
+parse_arg_word (struct cb_build *b, const char *word, const struct cb_strv *env, char **name,
+                char **value, cbuild_error *err)
+{
+  const char *eq = strchr (word, '=');
+
+  *value = NULL;
+  *name = eq ? strndup (word, (size_t) (eq - word)) : strdup (word);
+  if (*name == NULL)
+    return cb_error_nomem (err);
+  if ((*name)[0] == '\0')
+    return cb_error_set (err, CBUILD_ERR_PARSE, "ARG requires a name before '='");
+  if (eq == NULL)
+    return 0;
+  return cb_expand_word (eq + 1, b->df->escape, env, value, err);
+}
+
+/* The value an ARG gets: --build-arg first, then its default, then (inside
+ * a stage) the global ARG of the same name. */
+static const char *
+arg_value (struct cb_build *b, const char *name, const char *def, bool in_stage)
+{
+  const char *given = cb_env_get (&b->opts->build_args, name);
+
+  if (given)
+    return given;
+  if (def)
+    return def;
+  return in_stage ? cb_env_get (&b->global_args, name) : NULL;
+}
+
+/* The history shows an ARG with its Dockerfile default only, never a
+ * --build-arg value, which may be a secret. */
+static int
+history_word (struct cb_strv *history, const char *name, const char *def, cbuild_error *err)
+{
+  char *word = NULL;
+
+  if (def == NULL)
+    return cb_strv_push (history, name, err);
+  if (asprintf (&word, "%s=%s", name, def) < 0)
+    return cb_error_nomem (err);
+  return cb_strv_push_owned (history, word, err);
+}
+
+static int
+declare_args (struct cb_build *b, const struct cb_instruction *ins, struct cb_strv *scope,
+              const struct cb_strv *env_base, bool in_stage, struct cb_strv *history, cbuild_error *err)
+{
+  for (size_t i = 0; i < ins->n_args; i++)
+    {
+      cleanup_strv struct cb_strv env = CB_STRV_INIT;
+      cleanup_free char *name = NULL;
+      cleanup_free char *def = NULL;
+      const char *value;
+
+      if (cb_strv_copy (&env, env_base, err) < 0 || cb_strv_copy (&env, scope, err) < 0)
+        return -1;
+      if (parse_arg_word (b, ins->args[i], &env, &name, &def, err) < 0)
+        return cb_build_error_at (b, ins, err);
+      if (cb_env_get (&b->opts->build_args, name) && !cb_strv_contains (&b->used_args, name)
+          && cb_strv_push (&b->used_args, name, err) < 0)
+        return -1;
+      value = arg_value (b, name, def, in_stage);
+      if (value && cb_env_set (scope, name, value, err) < 0)
+        return -1;
+      if (history && history_word (history, name, def, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+int
+cb_build_global_arg (struct cb_build *b, const struct cb_instruction *ins, cbuild_error *err)
+{
+  struct cb_strv none = CB_STRV_INIT;
+
+  return declare_args (b, ins, &b->global_args, &none, false, NULL, err);
+}
+
+int
+cb_stage_arg (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins, cbuild_error *err)
+{
+  cleanup_strv struct cb_strv image_env = CB_STRV_INIT;
+  cleanup_strv struct cb_strv history = CB_STRV_INIT;
+  cleanup_free char *created = cb_build_timestamp ();
+  struct cb_buf msg = CB_BUF_INIT;
+  int ret;
+
+  if (created == NULL || cb_image_env (&st->image, &image_env, err) < 0)
+    return created ? -1 : cb_error_nomem (err);
+  if (declare_args (b, ins, &st->args, &image_env, true, &history, err) < 0)
+    return -1;
+  ret = cb_buf_append_str (&msg, "ARG", err);
+  for (size_t i = 0; ret == 0 && i < history.len; i++)
+    ret = cb_buf_printf (&msg, err, " %s", history.items[i]);
+  if (ret == 0)
+    ret = cb_image_add_history (&st->image, cb_buf_str (&msg), created, err);
+  cb_buf_release (&msg);
+  return ret;
+}
+
+int
+cb_stage_proxy_env (struct cb_build *b, struct cb_strv *env, cbuild_error *err)
+{
+  const struct cb_strv *args = &b->opts->build_args;
+
+  for (size_t i = 0; i < args->len; i++)
+    {
+      size_t n = strcspn (args->items[i], "=");
+      cleanup_free char *name = strndup (args->items[i], n);
+      if (name == NULL)
+        return cb_error_nomem (err);
+      if (is_proxy_arg (name) && !cb_env_get (env, name)
+          && cb_env_set (env, name, args->items[i] + n + 1, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+static int
+pull_base (struct cb_build *b, struct cb_stage *st, const char *image, cbuild_error *err)
+{
+  struct cb_reference ref = { 0 };
+  struct cb_pulled_image pulled = { 0 };
+  int ret;
+
+  ret = cb_reference_parse (image, &ref, err);
+  if (ret == 0)
+    {
+      cleanup_free char *name = cb_reference_format (&ref);
+      cb_log (b->log, CBUILD_LOG_INFO, "pulling %s", name ? name : image);
+      ret = cb_registry_pull (b->registry, &ref, &b->platform, b->store, &pulled, err);
+      if (ret < 0)
+        cb_error_prefix (err, "pull '%s'", image);
+    }
+  if (ret == 0)
+    ret = cb_image_init_pulled (&st->image, &pulled, err);
+  cb_pulled_image_release (&pulled);
+  cb_reference_release (&ref);
+  return ret;
+}
+
+/* Runs the ONBUILD triggers the base image carries, right after FROM, and
+ * clears them so they do not fire again in images built from this one. */
+static int
+run_onbuild_triggers (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *from,
+                      cbuild_error *err)
+{
+  json_t *triggers = json_incref (json_object_get (cb_image_runconfig (&st->image), "OnBuild"));
+  size_t i;
+  json_t *item;
+  int ret = 0;
+
+  json_object_del (cb_image_runconfig (&st->image), "OnBuild");
+  json_array_foreach (triggers, i, item)
+    {
+      const char *text = json_string_value (item);
+      struct cb_dockerfile *df = NULL;
+
+      if (text == NULL)
+        continue;
+      ret = cb_dockerfile_parse (text, strlen (text), "ONBUILD", &df, err);
+      for (size_t k = 0; ret == 0 && df && k < df->n_instructions; k++)
+        ret = cb_dispatch_instruction (b, st, &df->instructions[k], err);
+      cb_dockerfile_free (df);
+      if (ret < 0)
+        {
+          cb_build_error_at (b, from, err);
+          break;
+        }
+    }
+  json_decref (triggers);
+  return ret;
+}
+
+int
+cb_stage_from (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins, cbuild_error *err)
+{
+  cleanup_free char *image = NULL;
+  struct cb_stage *base;
+  int ret;
+
+  b->step++;
+  cb_log (b->log, CBUILD_LOG_INFO, "[%d/%d] %s", b->step, b->total_steps, ins->original);
+  if (ins->n_args < 1)
+    return cb_build_error_at (b, ins, (cb_error_set (err, CBUILD_ERR_PARSE, "FROM requires an image"), err));
+  if (cb_expand_word (ins->args[0], b->df->escape, &b->global_args, &image, err) < 0)
+    return cb_build_error_at (b, ins, err);
+  if (image[0] == '\0')
+    return cb_build_error_at (b, ins, (cb_error_set (err, CBUILD_ERR_INVALID, "FROM '%s' expands to an empty image name (is a build argument missing?)", ins->args[0]), err));
+
+  base = cb_build_find_stage (b, image, st->first);
+  if (base && base != st)
+    {
+      if (cb_build_stage (b, base, err) < 0)
+        return -1;
+      ret = cb_image_copy (&st->image, &base->image, err);
+    }
+  else if (strcasecmp (image, "scratch") == 0)
+    ret = cb_image_init_scratch (&st->image, &b->platform, err);
+  else
+    ret = pull_base (b, st, image, err);
+  if (ret < 0)
+    return cb_build_error_at (b, ins, err);
+  return run_onbuild_triggers (b, st, ins, err);
+}

@@ -139,6 +139,17 @@ line_at (const struct cb_strv *lines, size_t i)
   return i < lines->len ? lines->items[i] : "(missing)";
 }
 
+static long
+owner_of (const char *dir, const char *name)
+{
+  struct stat st;
+  char *p = path_in (dir, name);
+  long uid = lstat (p, &st) == 0 ? (long) st.st_uid : -1;
+
+  free (p);
+  return uid;
+}
+
 static char *
 host_net_namespace (void)
 {
@@ -216,9 +227,12 @@ test_runtime_run_as_user (const char *lower)
   if (access ("/etc/resolv.conf", R_OK) == 0)
     CHECK_STR (line_at (&lines, 8), "resolv");
 
-  /* The working directory stays, the runtime's mount points do not. */
+  /* The working directory stays, owned by the user as in BuildKit; the
+   * runtime's mount points do not. */
   CHECK_INT (cb_overlay_unmount (s.merged, &err), 0);
   CHECK (exists (s.upper, "work/sub"));
+  CHECK_INT (owner_of (s.upper, "work"), 1000);
+  CHECK_INT (owner_of (s.upper, "work/sub"), 1000);
   CHECK (!exists (s.upper, "proc"));
   CHECK (!exists (s.upper, "dev"));
   CHECK (!exists (s.upper, "sys"));
@@ -366,8 +380,9 @@ test_resolve_user_cases (const char *rootfs)
   check_user_fails (rootfs, ":staff", "invalid user ':staff': the user part is empty");
 }
 
-/* An image whose /etc is a symlink to a directory outside it, which holds
- * a passwd file with the user: that file must not be read. */
+/* An image whose /etc is a symlink to a directory outside it, which
+ * contains a passwd file with the user: that file must not be read. An
+ * /etc that loops counts as missing. */
 static void
 test_resolve_user_confined (void)
 {
@@ -383,6 +398,12 @@ test_resolve_user_confined (void)
     abort ();
   check_user_fails (root, "intruder", "unable to find user intruder: no matching entries in passwd file");
   check_user (root, "0", 0, 0, 0, 0);
+
+  unlink (etc);
+  if (symlink ("../../etc", etc) < 0)
+    abort ();
+  check_user_fails (root, "root", "unable to find user root: no matching entries in passwd file");
+  check_user (root, "0:7", 0, 7, 0, 0);
   free (target);
   free (etc);
   free (outside);

@@ -73,10 +73,8 @@ tag_and_push (struct cb_build *b, struct cb_reference *refs, const char *digest,
       cleanup_free char *name = cb_reference_format (&refs[i]);
       if (name == NULL)
         return cb_error_nomem (err);
-      cb_log (b->log, CBUILD_LOG_INFO, "pushing %s", name);
       if (cb_registry_push (b->registry, &refs[i], b->store, digest, err) < 0)
         return cb_error_prefix (err, "push '%s'", name);
-      cb_log (b->log, CBUILD_LOG_INFO, "pushed %s@%s", name, digest);
     }
   return 0;
 }

@@ -177,7 +177,6 @@ pull_base (struct cb_build *b, struct cb_stage *st, const char *image, cbuild_er
   if (ret == 0)
     {
       cleanup_free char *name = cb_reference_format (&ref);
-      cb_log (b->log, CBUILD_LOG_INFO, "pulling %s", name ? name : image);
       ret = cb_registry_pull (b->registry, &ref, &b->platform, b->store, &pulled, err);
       if (ret < 0)
         cb_error_prefix (err, "pull '%s'", image);

@@ -132,7 +132,7 @@ cb_dispatch_healthcheck (struct cb_stage *st, const struct cb_instruction *ins, 
       return -1;
     }
   json_object_set_new (cb_image_runconfig (&st->image), "Healthcheck", hc);
-  if (asprintf (&msg, "HEALTHCHECK %s", ins->original) < 0)
+  if (asprintf (&msg, "%s", ins->original) < 0)
     return cb_error_nomem (err);
   return cb_image_add_history (&st->image, msg, created, err);
 }

@@ -125,7 +125,7 @@ cli_build (int argc, char **argv)
     }
   if (optind + 1 != argc)
     {
-      status = cli_usage_error ("%s", optind >= argc ? "missing build context (such as '.')"
+      status = cli_usage_error (optind >= argc ? "missing build context (such as '.')"
                                                      : "expected exactly one build context");
       goto done;
     }

@@ -8,6 +8,6 @@ int cli_parse (int argc, char **argv);
 
 const char *cli_help_text (void);
 /* Prints "cbuild: error: ..." and a hint, and returns 2. */
-int cli_usage_error (const char *fmt, const char *arg);
+int cli_usage_error (const char *message);
 
 #endif

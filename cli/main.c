@@ -15,11 +15,9 @@
 #include "cli/cli.h"
 
 static int
-usage_error (const char *fmt, const char *arg)
+usage_error (const char *message)
 {
-  fprintf (stderr, "cbuild: error: ");
-  fprintf (stderr, fmt, arg);
-  fprintf (stderr, "\nRun 'cbuild --help' for usage.\n");
+  fprintf (stderr, "cbuild: error: %s\nRun 'cbuild --help' for usage.\n", message);
   return 2;
 }
 
@@ -81,7 +79,7 @@ main (int argc, char **argv)
   if (argc >= 2 && strcmp (argv[1], "build") == 0)
     return cli_build (argc - 1, argv + 1);
   if (argc < 2)
-    return usage_error ("%s", "missing build context (such as '.')");
+    return usage_error ("missing build context (such as '.')");
   return cli_build (argc, argv);
 }
 
@@ -92,7 +90,7 @@ cli_help_text (void)
 }
 
 int
-cli_usage_error (const char *fmt, const char *arg)
+cli_usage_error (const char *message)
 {
-  return usage_error (fmt, arg);
+  return usage_error (message);
 }

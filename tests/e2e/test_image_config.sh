@@ -25,7 +25,7 @@ DOCKERFILE
 ref="$REGISTRY/e2e/config:1"
 cbuild_build --push -t "$ref" --build-arg VERSION=2.0 "$ctx" >"$TEST_TMP/out" 2>"$TEST_TMP/err" ||
   fail "build failed: $(tail -n 20 "$TEST_TMP/err")"
-skopeo inspect --tls-verify=false --config "docker://$ref" >"$TEST_TMP/config.json" ||
+skopeo inspect --tls-verify=false --raw --config "docker://$ref" >"$TEST_TMP/config.json" ||
   fail "skopeo inspect --config failed"
 
 # Every field is compared on its own, so a failure names the field.
@@ -66,7 +66,7 @@ DOCKERFILE
 ref="$REGISTRY/e2e/config:2"
 cbuild_build --push -t "$ref" "$ctx" >"$TEST_TMP/out" 2>"$TEST_TMP/err" ||
   fail "build failed: $(tail -n 20 "$TEST_TMP/err")"
-skopeo inspect --tls-verify=false --config "docker://$ref" >"$TEST_TMP/config.json" ||
+skopeo inspect --tls-verify=false --raw --config "docker://$ref" >"$TEST_TMP/config.json" ||
   fail "skopeo inspect --config failed"
 check 'c["config"].get("Cmd")' 'null'
 check 'c["config"]["Entrypoint"]' '["echo"]'

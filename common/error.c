@@ -13,6 +13,9 @@ replace_control_chars (char *s)
       *s = '?';
 }
 
+static void error_vset (cbuild_error *err, int code, int sys_errno, const char *fmt, va_list ap)
+    __attribute__ ((format (printf, 4, 0)));
+
 static void
 error_vset (cbuild_error *err, int code, int sys_errno, const char *fmt, va_list ap)
 {

@@ -133,10 +133,8 @@ copy_job_init (struct copy_job *job, const struct cb_copy_request *req, cbuild_e
   return 0;
 }
 
-/* Cleans a source into a context path: "/x", "./x" and "../x" are all "x",
- * and the context itself is ".". */
-static char *
-context_path (const char *source)
+char *
+cb_copy_context_path (const char *source)
 {
   cleanup_free char *clean = cb_path_clean_abs ("/", source);
 
@@ -150,7 +148,7 @@ expand_sources (const struct copy_job *job, struct cb_strv *sources, cbuild_erro
 {
   for (size_t i = 0; i < job->req->n_sources; i++)
     {
-      char *rel = context_path (job->req->sources[i]);
+      char *rel = cb_copy_context_path (job->req->sources[i]);
       size_t before = sources->len;
       int ret;
 
@@ -173,13 +171,11 @@ expand_sources (const struct copy_job *job, struct cb_strv *sources, cbuild_erro
   return 0;
 }
 
-/* Returns (malloc'd) the context path that fd (opened below the context)
- * really is, after symlinks: .dockerignore applies to that path too. */
-static char *
-resolved_context_path (const struct copy_job *job, int fd, const char *rel, cbuild_error *err)
+char *
+cb_copy_resolved_path (const char *context_real, int fd, const char *rel, cbuild_error *err)
 {
   char link[64], real[PATH_MAX];
-  size_t len = strlen (job->context_real);
+  size_t len = strlen (context_real);
   ssize_t n;
   char *out;
 
@@ -191,9 +187,9 @@ resolved_context_path (const struct copy_job *job, int fd, const char *rel, cbui
       return NULL;
     }
   real[n] = '\0';
-  if (strcmp (job->context_real, "/") == 0)
+  if (strcmp (context_real, "/") == 0)
     out = strdup (real + 1);
-  else if (strncmp (real, job->context_real, len) == 0 && (real[len] == '/' || real[len] == '\0'))
+  else if (strncmp (real, context_real, len) == 0 && (real[len] == '/' || real[len] == '\0'))
     out = strdup (real[len] ? real + len + 1 : "");
   else
     {
@@ -316,7 +312,7 @@ copy_source (const struct copy_job *job, const char *rel, cbuild_error *err)
     return cb_error_set (err, CBUILD_ERR_NOT_FOUND, "'%s' not found in the build context", rel);
   if (fd < 0 || fstat (fd, &st) < 0)
     return cb_error_sys (err, errno, "open '%s' in the build context", rel);
-  resolved = resolved_context_path (job, fd, rel, err);
+  resolved = cb_copy_resolved_path (job->context_real, fd, rel, err);
   if (resolved == NULL)
     return -1;
   if (cb_copy_ignored (job->req->ignore, rel, S_ISDIR (st.st_mode))

@@ -24,6 +24,15 @@ struct cb_copy_meta
  * or the --chown user, as BuildKit's MkdirAll gives them. */
 struct cb_inroot_owner cb_copy_parent_owner (const struct cb_copy_meta *meta);
 
+/* Cleans a source into a context path: "/x", "./x" and "../x" are all "x",
+ * and the context itself is "." (malloc'd; NULL when out of memory). */
+char *cb_copy_context_path (const char *source);
+
+/* Returns (malloc'd) the context path that fd (opened below the context,
+ * whose real path is context_real) really is, after symlinks:
+ * .dockerignore applies to that path too. */
+char *cb_copy_resolved_path (const char *context_real, int fd, const char *rel, cbuild_error *err);
+
 /* copy_match.c: wildcards as Go's filepath.Match takes them. */
 
 /* True when pattern has a '*', '?' or '[' not escaped by '\'. */

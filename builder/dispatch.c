@@ -24,11 +24,7 @@ expand (struct cb_build *b, struct cb_stage *st, const char *word, char **out, c
 static int
 add_history (struct cb_stage *st, const char *created_by, cbuild_error *err)
 {
-  cleanup_free char *created = cb_build_timestamp ();
-
-  if (created == NULL)
-    return cb_error_nomem (err);
-  return cb_image_add_history (&st->image, created_by, created, err);
+  return cb_image_add_history (&st->image, created_by, NULL, err);
 }
 
 /* ENV and LABEL take alternating names and values. */

@@ -110,12 +110,11 @@ health_test (struct cb_stage *st, const struct cb_instruction *ins, cbuild_error
 int
 cb_dispatch_healthcheck (struct cb_stage *st, const struct cb_instruction *ins, cbuild_error *err)
 {
-  cleanup_free char *created = cb_build_timestamp ();
   cleanup_free char *msg = NULL;
   json_t *hc = json_object ();
   json_t *test;
 
-  if (hc == NULL || created == NULL)
+  if (hc == NULL)
     return cb_error_nomem (err);
   test = health_test (st, ins, err);
   if (test == NULL)
@@ -134,5 +133,5 @@ cb_dispatch_healthcheck (struct cb_stage *st, const struct cb_instruction *ins, 
   json_object_set_new (cb_image_runconfig (&st->image), "Healthcheck", hc);
   if (asprintf (&msg, "%s", ins->original) < 0)
     return cb_error_nomem (err);
-  return cb_image_add_history (&st->image, msg, created, err);
+  return cb_image_add_history (&st->image, msg, NULL, err);
 }

@@ -190,12 +190,33 @@ cb_image_set_member (struct cb_image *img, const char *field, const char *key, c
   return 0;
 }
 
+/* The creation time of the newest history entry, which a metadata-only
+ * step reuses: a rebuild whose layers all come from the cache then gives
+ * the same config digest, as BuildKit's does. */
+static const char *
+last_created (struct cb_image *img)
+{
+  json_t *history = json_object_get (img->config, "history");
+  size_t n = json_array_size (history);
+  const char *created = NULL;
+
+  if (n > 0)
+    created = json_string_value (json_object_get (json_array_get (history, n - 1), "created"));
+  if (created == NULL)
+    created = json_string_value (json_object_get (img->config, "created"));
+  return created ? created : "1970-01-01T00:00:00Z";
+}
+
 static int
 append_history (struct cb_image *img, const char *created_by, const char *created, bool empty,
                 cbuild_error *err)
 {
   json_t *history = json_object_get (img->config, "history");
-  json_t *entry = json_pack ("{s:s, s:s, s:s}", "created", created, "created_by", created_by,
+  json_t *entry;
+
+  if (created == NULL)
+    created = last_created (img);
+  entry = json_pack ("{s:s, s:s, s:s}", "created", created, "created_by", created_by,
                              "comment", "buildkit.dockerfile.v0");
 
   if (entry == NULL)

@@ -50,7 +50,9 @@ int cb_image_set_member (struct cb_image *img, const char *field, const char *ke
                          cbuild_error *err);
 
 /* Appends a history entry; the layer, when there is one, is appended to
- * rootfs.diff_ids and to layers. */
+ * rootfs.diff_ids and to layers. created NULL takes the time of the
+ * newest entry, so that metadata-only steps do not change the digest of
+ * an otherwise identical image. */
 int cb_image_add_history (struct cb_image *img, const char *created_by, const char *created,
                           cbuild_error *err);
 int cb_image_add_layer (struct cb_image *img, const char *digest, int64_t size, const char *diff_id,

@@ -5,6 +5,8 @@
  * returns the exit status. */
 int cli_build (int argc, char **argv);
 int cli_parse (int argc, char **argv);
+int cli_prune (int argc, char **argv);
+int cli_du (int argc, char **argv);
 
 const char *cli_help_text (void);
 /* Prints "cbuild: error: ..." and a hint, and returns 2. */

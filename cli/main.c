@@ -24,6 +24,8 @@ usage_error (const char *message)
 static const char main_help[] =
   "Usage: cbuild [build] [OPTIONS] CONTEXT\n"
   "       cbuild parse [-f FILE] [--json]\n"
+  "       cbuild prune [--keep-storage SIZE] [--filter until=DURATION] [--root DIR]\n"
+  "       cbuild du [--root DIR]\n"
   "\n"
   "Builds the Dockerfile in CONTEXT into an OCI image, without a daemon.\n"
   "On success prints one line per -t name, NAME@DIGEST, or the image digest\n"
@@ -45,6 +47,10 @@ static const char main_help[] =
   "                               always are; repeatable\n"
   "      --runtime PATH           OCI runtime for RUN (default: the first of runc and crun\n"
   "                               that can start a container here)\n"
+  "      --secret SPEC            a secret for RUN --mount=type=secret: id=ID,src=FILE\n"
+  "                               reads a file, id=ID,env=NAME an environment\n"
+  "                               variable, id=ID the variable ID if set, else the\n"
+  "                               file ID; repeatable\n"
   "      --root DIR               state directory: blobs, layers and the local image\n"
   "                               store (default $XDG_DATA_HOME/cbuild, else\n"
   "                               ~/.local/share/cbuild)\n"
@@ -53,6 +59,14 @@ static const char main_help[] =
   "Parse options:\n"
   "  -f, --file PATH              Dockerfile to parse (default ./Dockerfile)\n"
   "      --json                   print the syntax tree as JSON (see docs/parse-json.md)\n"
+  "\n"
+  "Prune options (removes build cache, then blobs and extracted layers that\n"
+  "no named image needs; without options, all build cache):\n"
+  "      --keep-storage SIZE      keep at most SIZE of cache (such as 10GB, 512MiB),\n"
+  "                               removing the least recently used entries first\n"
+  "      --filter until=DURATION  remove cache entries unused for DURATION (24h, 90m)\n"
+  "\n"
+  "du prints the state directory's usage by kind.\n"
   "\n"
   "Other:\n"
   "  -h, --help                   show this help\n"
@@ -76,6 +90,10 @@ main (int argc, char **argv)
     }
   if (argc >= 2 && strcmp (argv[1], "parse") == 0)
     return cli_parse (argc - 1, argv + 1);
+  if (argc >= 2 && strcmp (argv[1], "prune") == 0)
+    return cli_prune (argc - 1, argv + 1);
+  if (argc >= 2 && strcmp (argv[1], "du") == 0)
+    return cli_du (argc - 1, argv + 1);
   if (argc >= 2 && strcmp (argv[1], "build") == 0)
     return cli_build (argc - 1, argv + 1);
   if (argc < 2)

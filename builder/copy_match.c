@@ -265,7 +265,7 @@ expand_wildcard (struct expansion *e, const char *component, const char *rest, c
     return -1;
   for (size_t i = 0; i < names.len; i++)
     {
-      bool matched;
+      bool matched = false;
       if (cb_copy_match (component, names.items[i], &matched, err) < 0)
         return -1;
       if (matched && expand_candidate (e, names.items[i], rest, err) < 0)

@@ -52,12 +52,17 @@ release_refs (struct cb_reference *refs, size_t n)
   free (refs);
 }
 
+/* Pushes first and tags the local store last, so that a build whose push
+ * fails leaves no new name behind. */
 static int
-tag_and_push (struct cb_build *b, struct cb_reference *refs, const char *digest, int64_t size,
+push_and_tag (struct cb_build *b, struct cb_reference *refs, const char *digest, int64_t size,
               cbuild_error *err)
 {
   size_t n = b->opts->tags.len;
 
+  for (size_t i = 0; b->opts->push && i < n; i++)
+    if (cb_registry_push (b->registry, &refs[i], b->store, digest, err) < 0)
+      return -1;
   for (size_t i = 0; i < n; i++)
     {
       cleanup_free char *name = cb_reference_format (&refs[i]);
@@ -65,16 +70,6 @@ tag_and_push (struct cb_build *b, struct cb_reference *refs, const char *digest,
         return cb_error_nomem (err);
       if (cb_layout_tag (b->store, name, digest, size, CB_MEDIA_OCI_MANIFEST, err) < 0)
         return cb_error_prefix (err, "tag '%s'", name);
-    }
-  if (!b->opts->push)
-    return 0;
-  for (size_t i = 0; i < n; i++)
-    {
-      cleanup_free char *name = cb_reference_format (&refs[i]);
-      if (name == NULL)
-        return cb_error_nomem (err);
-      if (cb_registry_push (b->registry, &refs[i], b->store, digest, err) < 0)
-        return cb_error_prefix (err, "push '%s'", name);
     }
   return 0;
 }
@@ -98,7 +93,7 @@ cb_export_image (struct cb_build *b, const char *manifest_digest, int64_t manife
   if (ret == 0)
     ret = write_outputs (b, manifest_digest, first_name, err);
   if (ret == 0)
-    ret = tag_and_push (b, refs, manifest_digest, manifest_size, err);
+    ret = push_and_tag (b, refs, manifest_digest, manifest_size, err);
   release_refs (refs, b->opts->tags.len);
   return ret;
 }

@@ -63,7 +63,7 @@ static void
 count_blob (void *p, const char *dir, const char *name)
 {
   struct usage_ctx *ctx = p;
-  char digest[80];
+  char digest[300];
   int64_t size;
 
   (void) dir;
@@ -147,7 +147,7 @@ static void
 prune_blob (void *p, const char *dir, const char *name)
 {
   struct prune_ctx *ctx = p;
-  char digest[80];
+  char digest[300];
   cleanup_free char *path = cb_path_join (dir, name);
 
   snprintf (digest, sizeof digest, "sha256:%s", name);
@@ -162,7 +162,7 @@ static void
 prune_snapshot (void *p, const char *dir, const char *name)
 {
   struct prune_ctx *ctx = p;
-  char diff_id[80];
+  char diff_id[300];
   cleanup_free char *path = cb_path_join (dir, name);
   cbuild_error ignored = { 0 };
 

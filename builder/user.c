@@ -125,7 +125,7 @@ lookup_passwd (int root_fd, const struct user_spec *spec, bool *found, uint32_t 
 {
   cleanup_fclose FILE *f = open_db (root_fd, "/etc/passwd");
   char line[LINE_MAX_LEN];
-  char *fields[7];
+  char *fields[7] = { NULL };
 
   *found = false;
   if (f == NULL)
@@ -184,7 +184,7 @@ scan_groups (int root_fd, const struct user_spec *spec, const char *user_name, g
 {
   cleanup_fclose FILE *f = open_db (root_fd, "/etc/group");
   char line[LINE_MAX_LEN];
-  char *fields[4];
+  char *fields[4] = { NULL };
 
   while (f && next_line (f, line, sizeof line))
     {

@@ -122,7 +122,7 @@ upload_blob (struct push *p, const struct cb_descriptor *d, cbuild_error *err)
   cleanup_free struct cb_http_response *resp = NULL;
   struct cb_http_request req = CB_HTTP_REQUEST_INIT;
   char what[96];
-  int64_t size;
+  int64_t size = 0;
 
   if ((fd = open_blob (p, d, &size, err)) < 0)
     return -1;

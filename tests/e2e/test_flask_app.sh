@@ -3,6 +3,9 @@
 # skopeo and umoci, then run it with runc and use the app over HTTP.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
+# The port that the image's CMD binds. The container keeps its own network
+# namespace, so the port never clashes with the host's and curl reaches it
+# through nsenter.
 APP_PORT=8080
 IMAGE="$REGISTRY/apps/flask:e2e"
 EXPECTED_CMD='["gunicorn","--bind","0.0.0.0:8080","--workers","2","app:app"]'
@@ -21,7 +24,8 @@ prepare_context() {
   echo "$ctx"
 }
 
-# Build and push; print the digest from cbuild's "REF@sha256:..." line.
+# Build and push the image, then print the digest from cbuild's
+# "REF@sha256:..." line.
 build_and_push() {
   local ctx="$1" out digest
   log "building $ctx"
@@ -102,7 +106,7 @@ check_app_files() {
     nginx/default.conf; do
     assert_exists "$app/$path" "file copied into the image"
   done
-  for path in .env tests data.sqlite __pycache__ .git; do
+  for path in .env .gitignore tests data.sqlite __pycache__ .git; do
     assert_missing "$app/$path" "file excluded by .dockerignore"
   done
   [[ -z "$(find "$app" -name '*.pyc' -o -name __pycache__)" ]] ||
@@ -111,8 +115,7 @@ check_app_files() {
   assert_missing "$1/rootfs/var/lib/apt/lists/lock" "apt lists removed by RUN"
 }
 
-# Run the image's own command, but on the host network and with a host
-# directory mounted at /databases.
+# Run the image's own command with a host directory mounted at /databases.
 prepare_bundle() {
   local bundle="$1" databases="$2" args
   args=$(jq -c .process.args "$bundle/config.json")
@@ -120,45 +123,60 @@ prepare_bundle() {
   assert_eq "/app" "$(jq -r .process.cwd "$bundle/config.json")" "umoci process.cwd"
   jq --arg db "$databases" '
     .process.terminal = false
-    | .linux.namespaces |= map(select(.type != "network"))
     | .mounts += [{destination: "/databases", type: "bind", source: $db,
                    options: ["rbind", "rw"]}]' \
     "$bundle/config.json" >"$bundle/config.json.new"
   mv "$bundle/config.json.new" "$bundle/config.json"
 }
 
+# Run curl ARGS... inside the container's network namespace.
+container_curl() {
+  nsenter --net="/proc/$CONTAINER_PID/ns/net" curl -fsS --max-time 5 "$@"
+}
+
+wait_for_app() {
+  local url="http://127.0.0.1:$APP_PORT/healthz" deadline=$((SECONDS + 60))
+  until container_curl -o /dev/null "$url" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      fail "the app did not respond on $url within 60s; container output: $(cat "$TEST_TMP/container.log")"
+    fi
+    if [[ "$(runc --root "$E2E_RUNC_ROOT" state "$CONTAINER_ID" | jq -r .status)" != running ]]; then
+      fail "the container stopped; its output: $(cat "$TEST_TMP/container.log")"
+    fi
+    sleep 0.2
+  done
+}
+
 run_container() {
-  local bundle="$1" id="cbuild-e2e-flask-$$"
+  local bundle="$1"
+  CONTAINER_ID="cbuild-e2e-flask-$$"
   mkdir -p "$E2E_RUNC_ROOT"
-  on_exit "runc --root '$E2E_RUNC_ROOT' delete --force '$id' >/dev/null 2>&1"
+  on_exit "runc --root '$E2E_RUNC_ROOT' delete --force '$CONTAINER_ID' >/dev/null 2>&1"
   runc --root "$E2E_RUNC_ROOT" run --detach --bundle "$bundle" \
-    --pid-file "$TEST_TMP/container.pid" "$id" \
+    --pid-file "$TEST_TMP/container.pid" "$CONTAINER_ID" \
     </dev/null >"$TEST_TMP/container.log" 2>&1 ||
     fail "runc run failed: $(cat "$TEST_TMP/container.log")"
-  if ! wait_for_http "http://127.0.0.1:$APP_PORT/healthz" 60; then
-    fail "the app did not answer /healthz within 60s; container output: $(cat "$TEST_TMP/container.log")"
-  fi
+  CONTAINER_PID=$(cat "$TEST_TMP/container.pid")
+  wait_for_app
 }
 
 check_app_over_http() {
   local databases="$1" base="http://127.0.0.1:$APP_PORT" jar="$TEST_TMP/cookies"
-  assert_eq "ok" "$(curl -fsS "$base/healthz")" "GET /healthz"
-  assert_eq "1" "$(curl -fsS -c "$jar" "$base/")" "first GET /"
-  assert_eq "2" "$(curl -fsS -b "$jar" -c "$jar" "$base/")" "second GET /"
-  assert_contains "$(curl -fsS -D - -o /dev/null -b "$jar" "$base/")" \
+  assert_eq "ok" "$(container_curl "$base/healthz")" "GET /healthz"
+  assert_eq "1" "$(container_curl -c "$jar" "$base/")" "first GET /"
+  assert_eq "2" "$(container_curl -b "$jar" -c "$jar" "$base/")" "second GET /"
+  assert_contains "$(container_curl -D - -o /dev/null -b "$jar" "$base/")" \
     "X-Session-Visits: 3" "session cookie count on the third GET /"
   [[ -s "$databases/app.sqlite" ]] ||
     fail "the app did not write its database to the mounted /databases"
+  assert_eq 3 "$(/usr/bin/python3 -c '
+import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute("SELECT count FROM visits").fetchone()[0])' \
+    "$databases/app.sqlite")" "visit count in the mounted database"
 }
 
 main() {
   local ctx digest bundle databases
-  # Checked before the build so that a busy port fails in seconds, not
-  # after minutes of building; the image's CMD binds this port.
-  if port_in_use "$APP_PORT"; then
-    fail "port $APP_PORT on 127.0.0.1 is in use; the image's CMD binds it, so free it and rerun"
-  fi
-
   ctx=$(prepare_context)
   digest=$(build_and_push "$ctx")
   check_manifest "$digest"

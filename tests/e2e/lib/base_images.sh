@@ -208,7 +208,7 @@ base_make_context() {
   printf 'FROM scratch\nADD rootfs.tar /\nCMD ["%s"]\n' "$shell" >"$dir/Dockerfile"
 }
 
-# Build and push one base image with cbuild. Print "REF@DIGEST".
+# Build and push one base image with cbuild, logging "REF@DIGEST".
 # Usage: base_push_image REGISTRY STATE_ROOT CONTEXT NAME
 base_push_image() {
   local registry="$1" state_root="$2" context="$3" name="$4" out
@@ -219,7 +219,7 @@ base_push_image() {
     echo "base images: cbuild failed to build or push $registry/$name" >&2
     return 1
   fi
-  echo "$out"
+  echo "base images: pushed $out" >&2
 }
 
 # Build library/debian:bookworm-slim and library/busybox:latest and push them

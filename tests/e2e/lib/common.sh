@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Shared set-up and assertions for tests/e2e/test_*.sh. Source it first:
 #   source "$(dirname "$0")/lib/common.sh"
-# It loads the environment that env_up.sh wrote (REGISTRY and friends),
+# It loads the environment that env_up.sh wrote (REGISTRY, E2E_RUNC_ROOT),
 # gives the test a temporary directory TEST_TMP and a cbuild state directory
 # TEST_ROOT, and removes both on exit after running the on_exit commands.
 
@@ -85,6 +85,7 @@ e2e_load_env() {
   local env_file="$CBUILD_BINARY_DIR/e2e-env.sh"
   [[ -f "$env_file" ]] ||
     fail "$env_file is missing: run the e2e_setup test first (ctest runs it as a fixture)"
+  # shellcheck source=/dev/null
   source "$env_file"
   [[ -n "${REGISTRY:-}" ]] || fail "$env_file does not set REGISTRY"
   [[ -x "$CBUILD" ]] || fail "cbuild binary '$CBUILD' is missing or not executable"
@@ -93,6 +94,9 @@ e2e_load_env() {
 e2e_load_env
 TEST_TMP=$(mktemp -d "/var/tmp/cbuild-e2e-$TEST_NAME.XXXXXX")
 TEST_ROOT="$TEST_TMP/cbuild-root"
+# Credentials in the host's ~/.docker must not change a test's outcome.
+export DOCKER_CONFIG="$TEST_TMP/docker-config"
+mkdir -p "$DOCKER_CONFIG"
 trap e2e_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -133,7 +137,8 @@ expect_build_failure() {
   log "$name: $CBUILD_ERROR"
 }
 
-# Fail unless cbuild's local store under TEST_ROOT has no image named REF.
+# Fail when an index.json of cbuild's local store under TEST_ROOT mentions
+# REF, which may be a full reference or only a tag.
 assert_not_stored() {
   local ref="$1" hits
   hits=$(grep -rlF --include=index.json "$ref" "$TEST_ROOT" 2>/dev/null || true)
@@ -148,20 +153,4 @@ assert_not_pushed() {
   if skopeo inspect --tls-verify=false "$@" "docker://$ref" >/dev/null 2>&1; then
     fail "'$ref' was pushed although the build failed"
   fi
-}
-
-# Succeed when something listens on 127.0.0.1:PORT.
-port_in_use() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# Poll URL until it returns HTTP 2xx or TIMEOUT seconds pass.
-wait_for_http() {
-  local url="$1" timeout="$2"
-  local deadline=$((SECONDS + timeout))
-  while ((SECONDS < deadline)); do
-    curl -fsS --max-time 2 -o /dev/null "$url" 2>/dev/null && return 0
-    sleep 0.2
-  done
-  return 1
 }

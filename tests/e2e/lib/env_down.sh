@@ -14,6 +14,7 @@ if [[ ! -f "$ENV_FILE" ]]; then
   echo "env_down: $ENV_FILE does not exist; nothing to stop"
   exit 0
 fi
+# shellcheck source=/dev/null
 source "$ENV_FILE"
 
 remove_containers() {
@@ -27,7 +28,8 @@ remove_containers() {
 
 remove_containers "${E2E_RUNC_ROOT:-}"
 registry_stop "$E2E_REGISTRY_DIR"
-# Remove only what env_up.sh created, whatever the file was edited to say.
+# Remove only a directory that env_up.sh could have created, even if the
+# environment file was edited.
 case "$E2E_STATE_DIR" in
   /var/tmp/cbuild-e2e-env.*) rm -rf "$E2E_STATE_DIR" ;;
   *) echo "env_down: not removing unexpected state directory '$E2E_STATE_DIR'" >&2 ;;

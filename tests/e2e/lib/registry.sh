@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Start and stop a throwaway docker-registry (distribution 2.x) on 127.0.0.1.
 #
-# A registry lives in one state directory that holds its config.yml, its
+# Each registry has one state directory that contains its config.yml,
 # storage/, registry.log, registry.pid and registry.port, so that a later
 # process (the ctest cleanup fixture, for example) can stop it from the
 # directory alone.
@@ -17,8 +17,8 @@ print(s.getsockname()[1])
 s.close()'
 }
 
-# Poll URL until it answers with one of the HTTP statuses in EXPECTED
-# (a space-separated list) or TIMEOUT seconds pass.
+# Poll URL until it returns one of the HTTP statuses in EXPECTED (a
+# space-separated list) or TIMEOUT seconds pass.
 registry_wait_url() {
   local url="$1" expected="$2" timeout="$3"
   local deadline=$((SECONDS + timeout)) status
@@ -29,7 +29,7 @@ registry_wait_url() {
     fi
     sleep 0.1
   done
-  echo "registry: $url did not answer with HTTP $expected within ${timeout}s (last status: ${status:-none})" >&2
+  echo "registry: $url did not return HTTP $expected within ${timeout}s (last status: ${status:-none})" >&2
   return 1
 }
 
@@ -41,6 +41,8 @@ registry_write_config() {
     echo "version: 0.1"
     echo "log:"
     echo "  level: warn"
+    echo "  accesslog:"
+    echo "    disabled: true"
     echo "storage:"
     echo "  filesystem:"
     echo "    rootdirectory: $dir/storage"
@@ -70,7 +72,7 @@ registry_spawn() {
 }
 
 # Start a registry whose state lives in DIR (created if missing) and wait
-# until its /v2/ endpoint answers. Print the port on stdout.
+# until its /v2/ endpoint responds. Print the port on stdout.
 # Usage: registry_start DIR [HTPASSWD_FILE]
 registry_start() {
   local dir="$1" htpasswd="${2:-}"
@@ -94,11 +96,20 @@ registry_start() {
   return 1
 }
 
+# Succeed while process PID runs. A zombie counts as exited: the registry
+# is not our child once its starting subshell is gone, and the process that
+# inherits it may take seconds to reap it.
+registry_process_alive() {
+  local state
+  state=$(sed -n 's/^.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n "$state" && "$state" != Z ]]
+}
+
 # Wait up to TIMEOUT seconds for process PID to exit.
 registry_wait_exit() {
   local pid="$1" timeout="$2"
   local deadline=$((SECONDS + timeout))
-  while kill -0 "$pid" 2>/dev/null; do
+  while registry_process_alive "$pid"; do
     if ((SECONDS >= deadline)); then
       return 1
     fi

@@ -260,6 +260,16 @@ check_request (const struct cb_run_request *req, cbuild_error *err)
   if (req->cwd == NULL || req->cwd[0] != '/')
     return cb_error_set (err, CBUILD_ERR_INVALID, "run: the working directory '%s' is not absolute",
                          req->cwd ? req->cwd : "");
+  for (size_t i = 0; i < req->n_mounts; i++)
+    {
+      const struct cb_container_mount *m = &req->mounts[i];
+      if (m->destination == NULL || m->destination[0] != '/')
+        return cb_error_set (err, CBUILD_ERR_INVALID, "run: the mount destination '%s' is not absolute",
+                             m->destination ? m->destination : "");
+      if (m->type == CB_CONTAINER_BIND && (m->source == NULL || m->source[0] != '/'))
+        return cb_error_set (err, CBUILD_ERR_INVALID, "run: the bind mount source '%s' is not absolute",
+                             m->source ? m->source : "");
+    }
   return 0;
 }
 
@@ -342,7 +352,8 @@ prepare_bundle (const struct cb_run_request *req, const struct run_paths *paths,
 {
   struct cb_spec_mounts mounts = { .binds = binds, .n_binds = n_binds };
 
-  if (ensure_cwd (root_fd, req, err) < 0 || cb_mount_points_record (root_fd, points, err) < 0)
+  if (ensure_cwd (root_fd, req, err) < 0
+      || cb_mount_points_record (root_fd, req->mounts, req->n_mounts, points, err) < 0)
     return -1;
   if (cb_mount_points_can_bind (points, "/etc/hosts"))
     mounts.hosts = paths->hosts;
@@ -384,6 +395,7 @@ cb_runtime_run_with (const struct cb_run_request *req, const struct cb_spec_bind
   if (last_line)
     snprintf (last_line, last_line_size, "%s", reader.last);
   cb_buf_release (&reader.line);
+  cb_mount_points_release (&points);
   run_paths_release (&paths);
   return ret;
 }

@@ -2,6 +2,7 @@
 #ifndef CBUILD_BUILDER_RUNTIME_H
 #define CBUILD_BUILDER_RUNTIME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -11,6 +12,26 @@
  * else the first of runc and crun on PATH that runs a trivial container.
  * Fails with CBUILD_ERR_RUNTIME saying what was tried and why it failed. */
 int cb_runtime_detect (const char *requested, char **path, cbuild_error *err);
+
+enum cb_container_mount_type
+{
+  CB_CONTAINER_BIND,
+  CB_CONTAINER_TMPFS,
+};
+
+/* A mount that a RUN step adds to the container after the standard ones
+ * (/proc, /dev, /etc/hosts and the like). */
+struct cb_container_mount
+{
+  enum cb_container_mount_type type;
+  /* Bind: the host path. The runtime follows symlinks in it on the host,
+   * so it must be a resolved path that the caller has confined. */
+  const char *source;
+  const char *destination; /* absolute path in the container */
+  bool readonly;
+  bool noexec;    /* also nosuid and nodev, as for secret files */
+  long long size; /* tmpfs: bytes; 0 or less keeps the kernel's default */
+};
 
 struct cb_run_request
 {
@@ -24,14 +45,19 @@ struct cb_run_request
   gid_t gid;
   const gid_t *additional_gids;
   size_t n_additional_gids;
+  /* Mounted in this order: a mount inside another one must come after it. */
+  const struct cb_container_mount *mounts;
+  size_t n_mounts;
   /* Receives each line of the command's stdout and stderr, without '\n'. */
   void (*output) (void *user_data, const char *line);
   void *output_user_data;
 };
 
 /* Runs the command with the host network, /etc/resolv.conf and /etc/hosts
- * from the host, and /proc, /dev, /sys mounted; mount points it had to
- * create in rootfs are removed again so they do not end up in the layer.
+ * from the host, /proc, /dev, /sys and the request's mounts mounted. Mount
+ * points the runtime had to create in rootfs (and their missing parents)
+ * are removed again when they are still empty, so they do not end up in
+ * the layer.
  * exit_code receives the command's exit status (128+N for signal N). A
  * runtime that fails to start the command is an error, a non-zero exit is not. */
 int cb_runtime_run (const struct cb_run_request *req, int *exit_code, cbuild_error *err);

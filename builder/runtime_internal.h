@@ -16,6 +16,15 @@ int cb_runtime_run_with (const struct cb_run_request *req, const struct cb_spec_
 
 #define CB_N_MOUNT_POINTS 6
 
+/* A path below a request's mount destination, or the destination itself,
+ * that was missing before the run. */
+struct cb_mount_stub
+{
+  char *path;
+  bool parent_existed;
+  struct timespec parent_times[2]; /* atime, mtime */
+};
+
 /* The state before a run of the paths the runtime mounts on. The runtime
  * creates the missing ones, which must not reach the layer. */
 struct cb_mount_points
@@ -24,17 +33,25 @@ struct cb_mount_points
   bool bindable[CB_N_MOUNT_POINTS]; /* a file can be bind-mounted there */
   bool parent_existed[CB_N_MOUNT_POINTS];
   struct timespec parent_times[CB_N_MOUNT_POINTS][2]; /* atime, mtime */
+  struct cb_mount_stub *stubs; /* deepest paths first */
+  size_t n_stubs;
 };
 
-int cb_mount_points_record (int root_fd, struct cb_mount_points *points, cbuild_error *err);
+/* Records the standard mount points and, for each of the n_mounts
+ * destinations, every missing path from the destination up to the first
+ * one that exists. */
+int cb_mount_points_record (int root_fd, const struct cb_container_mount *mounts, size_t n_mounts,
+                            struct cb_mount_points *points, cbuild_error *err);
+void cb_mount_points_release (struct cb_mount_points *points);
 
 /* False when path ("/etc/hosts" or "/etc/resolv.conf") is a directory or a
  * symlink that resolves to nothing in the rootfs: binding a file there
  * would fail, or create the symlink's target. */
 bool cb_mount_points_can_bind (const struct cb_mount_points *points, const char *path);
 
-/* Removes the mount points that did not exist before and are still empty,
- * and gives their parents back their timestamps. */
+/* Removes the mount points that did not exist before and are still empty
+ * (the request's first, deepest first), and gives their parents back their
+ * timestamps. */
 int cb_mount_points_remove (int root_fd, const struct cb_mount_points *points, cbuild_error *err);
 
 #endif

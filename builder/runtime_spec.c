@@ -119,8 +119,39 @@ append_bind (json_t *mounts, const char *source, const char *destination)
                                                    "nosuid", "nodev"));
 }
 
+/* The options BuildKit's executor gives these mounts: "rbind" for binds,
+ * "nosuid" and a size for tmpfs. */
+static int
+append_container_mount (json_t *mounts, const struct cb_container_mount *m)
+{
+  json_t *options = json_array ();
+  bool bind = m->type == CB_CONTAINER_BIND;
+  int ret = options ? 0 : -1;
+
+  if (ret == 0 && bind)
+    ret = json_array_append_new (options, json_string ("rbind"));
+  if (ret == 0)
+    ret = json_array_append_new (options, json_string (m->readonly ? "ro" : "rw"));
+  if (ret == 0 && (m->noexec || !bind))
+    ret = json_array_append_new (options, json_string ("nosuid"));
+  if (ret == 0 && m->noexec)
+    ret = json_array_append_new (options, json_string ("nodev"));
+  if (ret == 0 && m->noexec)
+    ret = json_array_append_new (options, json_string ("noexec"));
+  if (ret == 0 && !bind && m->size > 0)
+    ret = json_array_append_new (options, json_sprintf ("size=%lld", m->size));
+  if (ret < 0)
+    {
+      json_decref (options);
+      return -1;
+    }
+  return json_array_append_new (mounts, json_pack ("{s:s, s:s, s:s, s:o}", "destination", m->destination, "type",
+                                                   bind ? "bind" : "tmpfs", "source",
+                                                   bind ? m->source : "tmpfs", "options", options));
+}
+
 static json_t *
-mounts_array (const struct cb_spec_mounts *extra)
+mounts_array (const struct cb_run_request *req, const struct cb_spec_mounts *extra)
 {
   json_t *mounts = json_array ();
   int ret = mounts ? 0 : -1;
@@ -138,6 +169,8 @@ mounts_array (const struct cb_spec_mounts *extra)
     ret = append_bind (mounts, extra->hosts, "/etc/hosts");
   for (size_t i = 0; ret == 0 && i < extra->n_binds; i++)
     ret = append_bind (mounts, extra->binds[i].source, extra->binds[i].destination);
+  for (size_t i = 0; ret == 0 && i < req->n_mounts; i++)
+    ret = append_container_mount (mounts, &req->mounts[i]);
   if (ret < 0)
     {
       json_decref (mounts);
@@ -168,7 +201,7 @@ cb_runtime_spec_write (const struct cb_run_request *req, const char *rootfs, con
    * default; RUN gets the capability set above and no more. */
   json_t *spec = json_pack ("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.0.2", "process",
                             process_object (req), "root", "path", rootfs, "readonly", false, "hostname",
-                            CB_RUN_HOSTNAME, "mounts", mounts_array (mounts), "linux", linux_object ());
+                            CB_RUN_HOSTNAME, "mounts", mounts_array (req, mounts), "linux", linux_object ());
   char *text;
   int ret;
 

@@ -9,8 +9,10 @@
 
 #include "builder/build.h"
 #include "builder/copy.h"
+#include "builder/heredoc.h"
 #include "builder/overlay.h"
 #include "builder/rootfs.h"
+#include "builder/run_mount.h"
 #include "builder/runtime.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
@@ -60,12 +62,26 @@ make_step_dirs (struct cb_build *b, struct fs_step *fs, cbuild_error *err)
   return 0;
 }
 
+static bool
+contains_string (char *const *items, size_t n, const char *s)
+{
+  for (size_t i = 0; i < n; i++)
+    if (strcmp (items[i], s) == 0)
+      return true;
+  return false;
+}
+
 /* Mounts img's layers, extracting those not yet on disk, at a new step
- * directory. */
+ * directory. Overlayfs rejects a directory given twice as a lower layer,
+ * which two steps that made the same change (the same layer) would give.
+ * Only the topmost copy is kept: applying a layer again over the layers
+ * between changes the same paths to the same content, so the lower copy
+ * has no visible effect. */
 static int
 mount_image (struct cb_build *b, struct cb_image *img, struct fs_step *fs, cbuild_error *err)
 {
   char **lowers = calloc (img->n_layers + 1, sizeof *lowers);
+  size_t n = 0;
   int ret = 0;
 
   if (lowers == NULL)
@@ -75,18 +91,61 @@ mount_image (struct cb_build *b, struct cb_image *img, struct fs_step *fs, cbuil
   for (size_t i = 0; ret == 0 && i < img->n_layers; i++)
     {
       size_t layer = img->n_layers - 1 - i;
-      lowers[i] = cb_snapshot_ensure (b->store, img->layers[layer].digest, cb_image_diff_id (img, layer), err);
-      if (lowers[i] == NULL)
+      char *dir = cb_snapshot_ensure (b->store, img->layers[layer].digest, cb_image_diff_id (img, layer), err);
+
+      if (dir == NULL)
         ret = cb_error_prefix (err, "extract layer %s", img->layers[layer].digest);
+      else if (contains_string (lowers, n, dir))
+        free (dir);
+      else
+        lowers[n++] = dir;
     }
   if (ret == 0)
-    ret = cb_overlay_mount ((const char *const *) lowers, img->n_layers, fs->upper, fs->work, fs->merged, err);
+    ret = cb_overlay_mount ((const char *const *) lowers, n, fs->upper, fs->work, fs->merged, err);
   if (ret == 0)
     fs->mounted = true;
-  for (size_t i = 0; i < img->n_layers; i++)
+  for (size_t i = 0; i < n; i++)
     free (lowers[i]);
   free (lowers);
   return ret;
+}
+
+struct cb_image_mount
+{
+  struct fs_step fs;
+};
+
+struct cb_image_mount *
+cb_image_mount_new (struct cb_build *b, struct cb_image *img, cbuild_error *err)
+{
+  struct cb_image_mount *im = calloc (1, sizeof *im);
+
+  if (im == NULL)
+    {
+      cb_error_nomem (err);
+      return NULL;
+    }
+  if (mount_image (b, img, &im->fs, err) < 0)
+    {
+      cb_image_mount_free (im);
+      return NULL;
+    }
+  return im;
+}
+
+const char *
+cb_image_mount_root (const struct cb_image_mount *im)
+{
+  return im->fs.merged;
+}
+
+void
+cb_image_mount_free (struct cb_image_mount *im)
+{
+  if (im == NULL)
+    return;
+  fs_step_release (&im->fs);
+  free (im);
 }
 
 /* Unmounts the step and records its upper directory as a layer, or as an
@@ -173,16 +232,48 @@ forward_output (void *user_data, const char *line)
   cb_log (ctx->b->log, CBUILD_LOG_OUTPUT, "[%d/%d] %s", ctx->b->step, ctx->b->total_steps, line);
 }
 
+/* The command's environment: env plus the secrets exposed with env=,
+ * which only the runtime bundle gets. */
+static int
+command_env (const struct cb_strv *env, const struct cb_run_mounts *mounts, struct cb_strv *out, cbuild_error *err)
+{
+  if (cb_strv_copy (out, env, err) < 0)
+    return -1;
+  for (size_t i = 0; i < mounts->secret_env.len; i++)
+    {
+      const char *item = mounts->secret_env.items[i];
+      cleanup_free char *name = strndup (item, strcspn (item, "="));
+
+      if (name == NULL)
+        return cb_error_nomem (err);
+      if (cb_env_set (out, name, item + strlen (name) + 1, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+static void
+wipe_env (struct cb_strv *env)
+{
+  for (size_t i = 0; i < env->len; i++)
+    explicit_bzero (env->items[i], strlen (env->items[i]));
+  cb_strv_release (env);
+}
+
 static int
 run_in_rootfs (struct cb_build *b, struct cb_stage *st, struct fs_step *fs, const struct cb_strv *argv,
-               const struct cb_strv *env, int *exit_code, cbuild_error *err)
+               const struct cb_strv *env, const struct cb_run_mounts *mounts, int *exit_code, cbuild_error *err)
 {
   cleanup_free gid_t *groups = NULL;
-  cleanup_free char *bundle = cb_path_join (fs->dir, "bundle");
+  /* With secrets, the bundle goes to their tmpfs, because its config.json
+   * contains the environment: no value is written to disk. */
+  cleanup_free char *bundle = cb_path_join (mounts->private_dir ? mounts->private_dir : fs->dir, "bundle");
+  struct cb_strv full_env = CB_STRV_INIT;
   struct cb_run_request req = { 0 };
   struct output_ctx ctx = { b };
   size_t n_groups = 0;
   const char *user = stage_user (st);
+  int ret;
 
   if (bundle == NULL)
     return cb_error_nomem (err);
@@ -192,17 +283,38 @@ run_in_rootfs (struct cb_build *b, struct cb_stage *st, struct fs_step *fs, cons
     return -1;
   if (cb_resolve_user (fs->merged, user ? user : "0", &req.uid, &req.gid, &groups, &n_groups, err) < 0)
     return cb_error_prefix (err, "USER '%s'", user ? user : "0");
+  if (command_env (env, mounts, &full_env, err) < 0)
+    {
+      wipe_env (&full_env);
+      return -1;
+    }
   req.runtime = b->runtime;
   req.rootfs = fs->merged;
   req.bundle_dir = bundle;
   req.argv = argv->items;
-  req.env = env->items;
+  req.env = full_env.items;
   req.cwd = stage_workdir (st);
   req.additional_gids = groups;
   req.n_additional_gids = n_groups;
+  req.mounts = mounts->mounts;
+  req.n_mounts = mounts->n_mounts;
   req.output = forward_output;
   req.output_user_data = &ctx;
-  return cb_runtime_run (&req, exit_code, err);
+  ret = cb_runtime_run (&req, exit_code, err);
+  wipe_env (&full_env);
+  return ret;
+}
+
+static int
+run_failed (struct cb_build *b, const struct cb_strv *argv, int exit_code, cbuild_error *err)
+{
+  cleanup_buf struct cb_buf shown = CB_BUF_INIT;
+
+  for (size_t i = 0; i < argv->len; i++)
+    cb_buf_printf (&shown, NULL, "%s%s", i ? " " : "", argv->items[i]);
+  return cb_error_set (err, CBUILD_ERR_RUN,
+                       "step %d/%d RUN failed: process \"%s\" did not complete successfully: exit code: %d",
+                       b->step, b->total_steps, cb_buf_str (&shown), exit_code);
 }
 
 int
@@ -211,27 +323,27 @@ cb_step_run (struct cb_build *b, struct cb_stage *st, const struct cb_instructio
   cleanup_strv struct cb_strv argv = CB_STRV_INIT;
   cleanup_strv struct cb_strv env = CB_STRV_INIT;
   cleanup_buf struct cb_buf msg = CB_BUF_INIT;
+  const struct cb_heredoc *script = NULL;
+  struct cb_run_mounts mounts = { 0 };
   struct fs_step fs = { 0 };
   int exit_code = 0;
   int ret;
 
-  if (ins->n_heredocs > 0)
-    return cb_error_set (err, CBUILD_ERR_PARSE, "RUN with a heredoc is not supported yet");
-  if (cb_stage_command_args (st, ins, &argv, err) < 0 || run_env (b, st, &env, err) < 0
+  /* The history shows the command and build args only, as BuildKit's: no
+   * --mount flag, and so no secret id either. */
+  if (cb_heredoc_run_args (st, ins, &argv, &script, err) < 0 || run_env (b, st, &env, err) < 0
       || run_history (st, &argv, &msg, err) < 0)
     return -1;
-  ret = mount_image (b, &st->image, &fs, err);
+  ret = cb_run_mounts_prepare (b, st, ins, &mounts, err);
+  if (ret == 0 && script)
+    ret = cb_heredoc_mount_script (b, &mounts, script, err);
   if (ret == 0)
-    ret = run_in_rootfs (b, st, &fs, &argv, &env, &exit_code, err);
+    ret = mount_image (b, &st->image, &fs, err);
+  if (ret == 0)
+    ret = run_in_rootfs (b, st, &fs, &argv, &env, &mounts, &exit_code, err);
   if (ret == 0 && exit_code != 0)
-    {
-      cleanup_buf struct cb_buf shown = CB_BUF_INIT;
-      for (size_t i = 0; i < argv.len; i++)
-        cb_buf_printf (&shown, NULL, "%s%s", i ? " " : "", argv.items[i]);
-      ret = cb_error_set (err, CBUILD_ERR_RUN,
-                          "step %d/%d RUN failed: process \"%s\" did not complete successfully: exit code: %d",
-                          b->step, b->total_steps, cb_buf_str (&shown), exit_code);
-    }
+    ret = run_failed (b, &argv, exit_code, err);
+  cb_run_mounts_release (&mounts);
   if (ret == 0)
     ret = fs_step_commit (b, st, &fs, cb_buf_str (&msg), err);
   fs_step_release (&fs);
@@ -267,9 +379,11 @@ parse_chmod (const char *spec, struct cb_copy_request *req, cbuild_error *err)
   return 0;
 }
 
+/* Substitutes the stage's variables in the arguments of a COPY or ADD,
+ * leaving out the heredoc words: their heredocs go to docs, in order. */
 static int
 expand_copy_args (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins,
-                  struct cb_strv *words, cbuild_error *err)
+                  struct cb_strv *words, const struct cb_heredoc **docs, size_t *n_docs, cbuild_error *err)
 {
   cleanup_strv struct cb_strv env = CB_STRV_INIT;
 
@@ -277,7 +391,14 @@ expand_copy_args (struct cb_build *b, struct cb_stage *st, const struct cb_instr
     return -1;
   for (size_t i = 0; i < ins->n_args; i++)
     {
+      const struct cb_heredoc *doc = i + 1 < ins->n_args ? cb_instruction_heredoc_for_arg (ins, ins->args[i]) : NULL;
       char *word = NULL;
+
+      if (doc)
+        {
+          docs[(*n_docs)++] = doc;
+          continue;
+        }
       if (cb_expand_word (ins->args[i], b->df->escape, &env, &word, err) < 0)
         return -1;
       if (cb_strv_push_owned (words, word, err) < 0)
@@ -295,8 +416,6 @@ check_copy_flags (const struct cb_instruction *ins, bool is_add, cbuild_error *e
     if (cb_instruction_flag (ins, unsupported[i]))
       return cb_error_set (err, CBUILD_ERR_INVALID, "%s --%s is not supported yet", is_add ? "ADD" : "COPY",
                            unsupported[i]);
-  if (ins->n_heredocs > 0)
-    return cb_error_set (err, CBUILD_ERR_INVALID, "%s with a heredoc is not supported yet", is_add ? "ADD" : "COPY");
   return 0;
 }
 
@@ -314,19 +433,45 @@ mount_from_stage (struct cb_build *b, struct cb_stage *st, const char *from, str
   return mount_image (b, &other->image, src, err);
 }
 
+/* "COPY [flags] SOURCES... <<HEREDOCS... DEST # buildkit": BuildKit lists
+ * heredocs after the other sources. */
 static int
-copy_history (const struct cb_instruction *ins, bool is_add, const struct cb_strv *words, struct cb_buf *msg,
-              cbuild_error *err)
+copy_history (const struct cb_instruction *ins, bool is_add, const struct cb_strv *words,
+              const struct cb_heredoc *const *docs, size_t n_docs, struct cb_buf *msg, cbuild_error *err)
 {
   if (cb_buf_append_str (msg, is_add ? "ADD" : "COPY", err) < 0)
     return -1;
   for (size_t i = 0; i < ins->n_flags; i++)
     if (cb_buf_printf (msg, err, " %s", ins->flags[i]) < 0)
       return -1;
-  for (size_t i = 0; i < words->len; i++)
+  for (size_t i = 0; i + 1 < words->len; i++)
     if (cb_buf_printf (msg, err, " %s", words->items[i]) < 0)
       return -1;
+  for (size_t i = 0; i < n_docs; i++)
+    if (cb_buf_printf (msg, err, " <<%s", docs[i]->name) < 0)
+      return -1;
+  if (cb_buf_printf (msg, err, " %s", words->items[words->len - 1]) < 0)
+    return -1;
   return cb_buf_append_str (msg, " # buildkit", err);
+}
+
+/* Checks the number of arguments, and that several sources go to a
+ * directory destination ending in '/', as Docker requires. Heredocs count
+ * as sources. */
+static int
+check_copy_args (const struct cb_strv *words, size_t n_docs, bool is_add, cbuild_error *err)
+{
+  const char *name = is_add ? "ADD" : "COPY";
+  const char *dest;
+
+  if (words->len + n_docs < 2 || words->len < 1)
+    return cb_error_set (err, CBUILD_ERR_PARSE, "%s requires at least two arguments: SOURCE... DEST", name);
+  dest = words->items[words->len - 1];
+  if (n_docs > 0 && words->len - 1 + n_docs > 1 && (dest[0] == '\0' || dest[strlen (dest) - 1] != '/'))
+    return cb_error_set (err, CBUILD_ERR_INVALID,
+                         "%s with more than one source file needs a directory destination ending in '/': '%s'", name,
+                         dest);
+  return 0;
 }
 
 int
@@ -335,18 +480,21 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
 {
   cleanup_strv struct cb_strv words = CB_STRV_INIT;
   cleanup_buf struct cb_buf msg = CB_BUF_INIT;
+  cleanup_free const struct cb_heredoc **docs = calloc (ins->n_args + 1, sizeof *docs);
   struct cb_copy_request req = { 0 };
   struct fs_step fs = { 0 }, src = { 0 };
+  size_t n_docs = 0;
   const char *from = cb_instruction_flag (ins, "from");
   const char *chown = cb_instruction_flag (ins, "chown");
   const char *chmod = cb_instruction_flag (ins, "chmod");
   int ret;
 
-  if (check_copy_flags (ins, is_add, err) < 0 || expand_copy_args (b, st, ins, &words, err) < 0)
+  if (docs == NULL)
+    return cb_error_nomem (err);
+  if (check_copy_flags (ins, is_add, err) < 0 || expand_copy_args (b, st, ins, &words, docs, &n_docs, err) < 0)
     return -1;
-  if (words.len < 2)
-    return cb_error_set (err, CBUILD_ERR_PARSE, "%s requires at least two arguments: SOURCE... DEST", is_add ? "ADD" : "COPY");
-  if (copy_history (ins, is_add, &words, &msg, err) < 0)
+  if (check_copy_args (&words, n_docs, is_add, err) < 0
+      || copy_history (ins, is_add, &words, docs, n_docs, &msg, err) < 0)
     return -1;
   req.context_dir = b->context_dir;
   req.ignore = b->ignore;
@@ -369,8 +517,10 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
     ret = parse_chmod (chmod, &req, err);
   if (ret == 0 && chown)
     ret = resolve_chown (fs.merged, chown, &req, err);
-  if (ret == 0)
+  if (ret == 0 && req.n_sources > 0)
     ret = cb_copy_from_context (&req, err);
+  if (ret == 0 && n_docs > 0)
+    ret = cb_heredoc_copy (b, st, &req, docs, n_docs, err);
   if (ret == 0)
     ret = fs_step_commit (b, st, &fs, cb_buf_str (&msg), err);
   fs_step_release (&fs);

@@ -137,7 +137,8 @@ trim_ascii (char **s)
     *--end = '\0';
 }
 
-/* One "skip=..." or "error=..." part of the check directive. */
+/* One "skip=...", "experimental=..." or "error=..." part of the check
+ * directive. */
 static int
 check_option (char *part, cbuild_error *err)
 {
@@ -150,31 +151,40 @@ check_option (char *part, cbuild_error *err)
   value = eq + 1;
   trim_ascii (&key);
   trim_ascii (&value);
-  if (strcmp (key, "skip") == 0)
+  if (strcmp (key, "skip") == 0 || strcmp (key, "experimental") == 0)
     return 0;
   if (strcmp (key, "error") != 0)
-    return cb_error_set (err, CBUILD_ERR_PARSE, "invalid check directive option '%s': want skip or error", key);
+    return cb_error_set (err, CBUILD_ERR_PARSE,
+                         "invalid check directive option '%s': want skip, experimental or error", key);
   if (!go_parse_bool (value))
     return cb_error_set (err, CBUILD_ERR_PARSE, "invalid check directive value '%s' for error: want true or false",
                          value);
   return 0;
 }
 
-/* "skip=RuleA,RuleB;error=true", as BuildKit splits it: at most two parts. */
+/* "skip=RuleA,RuleB;error=true", as BuildKit splits it: at most three
+ * parts, the last one taking the rest. */
 static int
 validate_check (const char *value, cbuild_error *err)
 {
   cleanup_free char *copy = strdup (value);
-  char *semi;
+  char *part, *semi;
 
   if (copy == NULL)
     return cb_error_nomem (err);
-  semi = strchr (copy, ';');
-  if (semi)
-    *semi = '\0';
-  if (check_option (copy, err) < 0)
-    return -1;
-  return semi ? check_option (semi + 1, err) : 0;
+  part = copy;
+  for (int i = 0; i < 3; i++)
+    {
+      semi = i < 2 ? strchr (part, ';') : NULL;
+      if (semi)
+        *semi = '\0';
+      if (check_option (part, err) < 0)
+        return -1;
+      if (semi == NULL)
+        return 0;
+      part = semi + 1;
+    }
+  return 0;
 }
 
 static int

@@ -59,14 +59,15 @@ static int
 read_heredocs (struct cb_df_reader *r, struct cb_instruction *ins, const char *line, cbuild_error *err)
 {
   struct cb_instruction *target = cb_df_heredoc_target (ins);
+  struct cb_df_site opener = { .line = ins->line, .last_line = r->line, .subject = "<<" };
 
   if (target == NULL || strstr (line, "<<") == NULL)
     return 0;
   if (cb_heredocs_from_line (line, &target->heredocs, &target->n_heredocs, err) < 0)
-    return cb_error_prefix (err, "%s:%d", r->file, ins->line);
+    return cb_df_error_at (r, &opener, err);
   for (size_t i = 0; i < target->n_heredocs; i++)
     {
-      if (cb_df_read_heredoc (r, &target->heredocs[i], ins->line, err) < 0)
+      if (cb_df_read_heredoc (r, &target->heredocs[i], &opener, err) < 0)
         return -1;
       if (target != ins && append_to_trigger (ins, &target->heredocs[i], err) < 0)
         return -1;
@@ -86,6 +87,7 @@ static int
 check_stage_order (const struct cb_df_reader *r, const struct cb_instruction *ins, bool *in_stage,
                    cbuild_error *err)
 {
+  struct cb_df_site site = { .line = ins->line, .last_line = ins->line };
   char upper_keyword[16];
   size_t i;
 
@@ -96,9 +98,10 @@ check_stage_order (const struct cb_df_reader *r, const struct cb_instruction *in
   for (i = 0; ins->cmd[i] && i + 1 < sizeof upper_keyword; i++)
     upper_keyword[i] = (char) toupper ((unsigned char) ins->cmd[i]);
   upper_keyword[i] = '\0';
-  return cb_error_set (err, CBUILD_ERR_PARSE,
-                       "%s:%d: no build stage in current context: %s must come after FROM (only ARG may come before it)",
-                       r->file, ins->line, upper_keyword);
+  cb_error_set (err, CBUILD_ERR_PARSE,
+                "no build stage in current context: %s must come after FROM (only ARG may come before it)",
+                upper_keyword);
+  return cb_df_error_at (r, &site, err);
 }
 
 static int
@@ -111,7 +114,8 @@ parse_instructions (struct cb_df_reader *r, struct cb_dockerfile *df, cbuild_err
   cb_buf_init (&line, CB_DOCKERFILE_MAX_INSTRUCTION);
   for (;;)
     {
-      struct cb_df_line l = { .file = r->file };
+      struct cb_df_site site = { 0 };
+      struct cb_df_line l = { .file = r->file, .site = &site };
       struct cb_instruction *ins;
       bool found;
 
@@ -119,15 +123,22 @@ parse_instructions (struct cb_df_reader *r, struct cb_dockerfile *df, cbuild_err
         return -1;
       if (!found)
         return 0;
+      site.line = l.line;
+      site.last_line = r->line;
       if (df->n_instructions >= CB_DOCKERFILE_MAX_INSTRUCTIONS)
-        return cb_error_set (err, CBUILD_ERR_PARSE, "%s:%d: too many instructions (maximum %d)", r->file,
-                             l.line, CB_DOCKERFILE_MAX_INSTRUCTIONS);
+        {
+          cb_error_set (err, CBUILD_ERR_PARSE, "too many instructions (maximum %d)", CB_DOCKERFILE_MAX_INSTRUCTIONS);
+          return cb_df_error_at (r, &site, err);
+        }
       if ((ins = new_instruction (df, &cap, err)) == NULL)
         return -1;
       l.text = cb_buf_str (&line);
       l.end_line = r->line;
       l.escape = r->directives.escape;
-      if (cb_df_parse_instruction (&l, ins, err) < 0 || read_heredocs (r, ins, l.text, err) < 0)
+      ins->empty_continuation = r->empty_continuation;
+      if (cb_df_parse_instruction (&l, ins, err) < 0)
+        return err && err->code == CBUILD_ERR_PARSE ? cb_df_error_at (r, &site, err) : -1;
+      if (read_heredocs (r, ins, l.text, err) < 0)
         return -1;
       set_end_line (ins, r->line);
       if (check_stage_order (r, ins, &in_stage, err) < 0)

@@ -27,6 +27,7 @@ struct cb_heredoc
 struct cb_instruction
 {
   char *cmd;     /* lower-case keyword: "from", "run", ... */
+  char *keyword; /* the keyword as written: "FROM", "from", "From" */
   int line;      /* 1-based line of the keyword */
   int end_line;  /* last line, after continuations and heredoc bodies */
   char **flags;  /* "--chown=1:1" as written, before substitution */
@@ -49,6 +50,8 @@ struct cb_instruction
   size_t n_heredocs;
   struct cb_instruction *next; /* ONBUILD: the triggered instruction */
   char *original;              /* the instruction's source text, lines joined */
+  bool legacy_kv;              /* ENV or LABEL in the legacy "name value" form */
+  bool empty_continuation;     /* a blank line inside the continuation lines */
 };
 
 struct cb_dockerfile
@@ -61,8 +64,12 @@ struct cb_dockerfile
 };
 
 /* Parses text (len bytes; need not be NUL-terminated). name is the file name
- * used in messages ("Dockerfile"). Errors have CBUILD_ERR_PARSE and read
- * "Dockerfile:12: unknown instruction 'RUNN'". */
+ * used in messages ("Dockerfile"). Errors have CBUILD_ERR_PARSE. An error
+ * at a place in the file is three lines: "Dockerfile:12:1: unknown
+ * instruction 'RUNN' (did you mean RUN?)" (file, line, column counted in
+ * characters), the source line, and a caret under the column. Tabs and
+ * control characters of the source line show as ' ' and '?', and a long
+ * line shows as a window around the column with "..." at the cut ends. */
 int cb_dockerfile_parse (const char *text, size_t len, const char *name,
                          struct cb_dockerfile **out, cbuild_error *err);
 void cb_dockerfile_free (struct cb_dockerfile *df);

@@ -120,6 +120,20 @@ env_lookup (const struct cb_strv *env, const char *name)
   return NULL;
 }
 
+/* env_lookup for the lexer, which also notes the name in the caller's
+ * matched or unmatched list. */
+static int
+lex_getenv (struct lexer *lx, const char *name, const char **value)
+{
+  struct cb_strv *list;
+
+  *value = env_lookup (lx->env, name);
+  list = *value ? lx->opts.matched : lx->opts.unmatched;
+  if (list == NULL || list->len >= CB_LEX_MAX_NAMES || cb_strv_contains (list, name))
+    return 0;
+  return cb_strv_push (list, name, lx->err);
+}
+
 static bool
 is_special_param (int c)
 {
@@ -246,7 +260,8 @@ lex_plain_var (struct lexer *lx, struct cb_buf *out)
     return -1;
   if (name.len == 0)
     return cb_buf_append_char (out, '$', lx->err);
-  value = env_lookup (lx->env, cb_buf_str (&name));
+  if (lex_getenv (lx, cb_buf_str (&name), &value) < 0)
+    return -1;
   if (value == NULL && lx->opts.skip_unset)
     return cb_buf_printf (out, lx->err, "$%s", cb_buf_str (&name));
   return cb_buf_append_str (out, value ? value : "", lx->err);
@@ -306,7 +321,8 @@ lex_modifier (struct lexer *lx, const char *name, int op, bool null_is_unset, st
   lex_buf_init (&word);
   if (lex_modifier_word (lx, '}', op == '#' || op == '%', &word) < 0)
     return -1;
-  value = env_lookup (lx->env, name);
+  if (lex_getenv (lx, name, &value) < 0)
+    return -1;
   if (value == NULL && lx->opts.skip_unset)
     return cb_buf_printf (out, lx->err, "${%s%s%c%s}", name, null_is_unset ? ":" : "", op,
                           cb_buf_str (&word));
@@ -346,7 +362,8 @@ lex_replace (struct lexer *lx, const char *name, struct cb_buf *out)
   if (lex_modifier_word (lx, '/', true, &pattern) < 0
       || lex_modifier_word (lx, '}', true, &replacement) < 0)
     return -1;
-  value = env_lookup (lx->env, name);
+  if (lex_getenv (lx, name, &value) < 0)
+    return -1;
   if (value == NULL && lx->opts.skip_unset)
     return cb_buf_printf (out, lx->err, "${%s/%s/%s}", name, cb_buf_str (&pattern),
                           cb_buf_str (&replacement));
@@ -378,7 +395,8 @@ lex_braced (struct lexer *lx, struct cb_buf *out)
   switch (c)
     {
     case '}':
-      value = env_lookup (lx->env, cb_buf_str (&name));
+      if (lex_getenv (lx, cb_buf_str (&name), &value) < 0)
+        return -1;
       if (value == NULL && lx->opts.skip_unset)
         return cb_buf_printf (out, lx->err, "${%s}", cb_buf_str (&name));
       return cb_buf_append_str (out, value ? value : "", lx->err);
@@ -493,7 +511,7 @@ lex_step (struct lexer *lx, struct cb_buf *result, struct lex_words *w)
   int c = peek (lx);
   size_t n;
 
-  if (c == '$' || c == '\'' || c == '"' || c == '<')
+  if (c == '$' || c == '<' || ((c == '\'' || c == '"') && !lx->opts.skip_quotes))
     return lex_special (lx, c, result, w);
   if (c == lx->opts.escape)
     return lex_escape (lx, result, w);

@@ -260,7 +260,7 @@ check_flag (const struct flag_spec *specs, const char *flag, const char *cmd, bo
 }
 
 int
-cb_df_check_flags (const struct cb_instruction *ins, cbuild_error *err)
+cb_df_check_flags (const struct cb_instruction *ins, size_t *bad, cbuild_error *err)
 {
   const struct flag_spec *specs = flags_of (ins->cmd);
   bool seen[16] = { false };
@@ -269,7 +269,10 @@ cb_df_check_flags (const struct cb_instruction *ins, cbuild_error *err)
   upper (ins->cmd, cmd, sizeof cmd);
   for (size_t i = 0; i < ins->n_flags; i++)
     if (check_flag (specs, ins->flags[i], cmd, seen, err) < 0)
-      return -1;
+      {
+        *bad = i;
+        return -1;
+      }
   return 0;
 }
 

@@ -21,7 +21,8 @@ enum arg_style
   ARGS_HEALTHCHECK,   /* a type word, then like ARGS_MAYBE_JSON */
 };
 
-typedef int (*check_fn) (const struct cb_instruction *ins, const char *cmd, cbuild_error *err);
+typedef int (*check_fn) (const struct cb_df_line *line, const struct cb_instruction *ins, const char *cmd,
+                         cbuild_error *err);
 
 struct instruction_spec
 {
@@ -31,6 +32,18 @@ struct instruction_spec
 };
 
 static int parse_line (const struct cb_df_line *line, struct cb_instruction *ins, cbuild_error *err);
+
+/* Records what a failure is about, so that its message points there. */
+static void
+point_at (const struct cb_df_line *line, const char *subject, size_t len)
+{
+  if (line->site == NULL)
+    return;
+  if (len >= sizeof line->site->subject)
+    len = sizeof line->site->subject - 1;
+  memcpy (line->site->subject, subject, len);
+  line->site->subject[len] = '\0';
+}
 
 static int
 need_at_least (const struct cb_instruction *ins, const char *cmd, size_t n, cbuild_error *err)
@@ -44,13 +57,15 @@ need_at_least (const struct cb_instruction *ins, const char *cmd, size_t n, cbui
 }
 
 static int
-check_one_or_more (const struct cb_instruction *ins, const char *cmd, cbuild_error *err)
+check_one_or_more (const struct cb_df_line *line, const struct cb_instruction *ins, const char *cmd,
+                   cbuild_error *err)
 {
   return need_at_least (ins, cmd, 1, err);
 }
 
 static int
-check_exactly_one (const struct cb_instruction *ins, const char *cmd, cbuild_error *err)
+check_exactly_one (const struct cb_df_line *line, const struct cb_instruction *ins, const char *cmd,
+                   cbuild_error *err)
 {
   if (ins->n_args != 1)
     return cb_error_set (err, CBUILD_ERR_PARSE, "%s requires exactly one argument", cmd);
@@ -69,10 +84,12 @@ valid_stage_name (const char *name)
 }
 
 static int
-check_from (const struct cb_instruction *ins, const char *cmd, cbuild_error *err)
+check_from (const struct cb_df_line *line, const struct cb_instruction *ins, const char *cmd,
+            cbuild_error *err)
 {
   if (ins->n_args == 3 && strcasecmp (ins->args[1], "as") == 0)
     {
+      point_at (line, ins->args[2], strlen (ins->args[2]));
       if (!valid_stage_name (ins->args[2]))
         return cb_error_set (err, CBUILD_ERR_PARSE,
                              "invalid stage name '%s': it must start with a letter and contain only "
@@ -86,10 +103,11 @@ check_from (const struct cb_instruction *ins, const char *cmd, cbuild_error *err
 }
 
 static int
-check_shell (const struct cb_instruction *ins, const char *cmd, cbuild_error *err)
+check_shell (const struct cb_df_line *line, const struct cb_instruction *ins, const char *cmd,
+             cbuild_error *err)
 {
   if (ins->n_args == 0)
-    return check_one_or_more (ins, cmd, err);
+    return check_one_or_more (line, ins, cmd, err);
   if (!ins->json)
     return cb_error_set (err, CBUILD_ERR_PARSE,
                          "SHELL requires the arguments to be in JSON form, such as [\"/bin/sh\", \"-c\"]");
@@ -97,9 +115,10 @@ check_shell (const struct cb_instruction *ins, const char *cmd, cbuild_error *er
 }
 
 static int
-check_pairs (const struct cb_instruction *ins, const char *cmd, cbuild_error *err)
+check_pairs (const struct cb_df_line *line, const struct cb_instruction *ins, const char *cmd,
+             cbuild_error *err)
 {
-  if (check_one_or_more (ins, cmd, err) < 0)
+  if (check_one_or_more (line, ins, cmd, err) < 0)
     return -1;
   for (size_t i = 0; i < ins->n_args; i += 2)
     if (ins->args[i][0] == '\0')
@@ -108,9 +127,10 @@ check_pairs (const struct cb_instruction *ins, const char *cmd, cbuild_error *er
 }
 
 static int
-check_arg (const struct cb_instruction *ins, const char *cmd, cbuild_error *err)
+check_arg (const struct cb_df_line *line, const struct cb_instruction *ins, const char *cmd,
+           cbuild_error *err)
 {
-  if (check_one_or_more (ins, cmd, err) < 0)
+  if (check_one_or_more (line, ins, cmd, err) < 0)
     return -1;
   for (size_t i = 0; i < ins->n_args; i++)
     if (ins->args[i][0] == '=')
@@ -119,7 +139,8 @@ check_arg (const struct cb_instruction *ins, const char *cmd, cbuild_error *err)
 }
 
 static int
-check_copy (const struct cb_instruction *ins, const char *cmd, cbuild_error *err)
+check_copy (const struct cb_df_line *line, const struct cb_instruction *ins, const char *cmd,
+            cbuild_error *err)
 {
   struct cb_heredoc doc;
   bool found;
@@ -129,15 +150,17 @@ check_copy (const struct cb_instruction *ins, const char *cmd, cbuild_error *err
   if (cb_heredoc_from_word (ins->args[ins->n_args - 1], &doc, &found, err) < 0)
     return -1;
   cb_heredoc_release (&doc);
+  point_at (line, ins->args[ins->n_args - 1], strlen (ins->args[ins->n_args - 1]));
   if (found)
     return cb_error_set (err, CBUILD_ERR_PARSE, "%s cannot accept a heredoc as a destination", cmd);
   return 0;
 }
 
 static int
-check_volume (const struct cb_instruction *ins, const char *cmd, cbuild_error *err)
+check_volume (const struct cb_df_line *line, const struct cb_instruction *ins, const char *cmd,
+              cbuild_error *err)
 {
-  if (check_one_or_more (ins, cmd, err) < 0)
+  if (check_one_or_more (line, ins, cmd, err) < 0)
     return -1;
   for (size_t i = 0; i < ins->n_args; i++)
     {
@@ -151,9 +174,10 @@ check_volume (const struct cb_instruction *ins, const char *cmd, cbuild_error *e
 }
 
 static int
-check_healthcheck (const struct cb_instruction *ins, const char *cmd, cbuild_error *err)
+check_healthcheck (const struct cb_df_line *line, const struct cb_instruction *ins, const char *cmd,
+                   cbuild_error *err)
 {
-  if (check_one_or_more (ins, cmd, err) < 0)
+  if (check_one_or_more (line, ins, cmd, err) < 0)
     return -1;
   if (strcmp (ins->args[0], "NONE") == 0)
     {
@@ -161,6 +185,7 @@ check_healthcheck (const struct cb_instruction *ins, const char *cmd, cbuild_err
         return cb_error_set (err, CBUILD_ERR_PARSE, "HEALTHCHECK NONE takes no arguments");
       return 0;
     }
+  point_at (line, ins->args[0], strlen (ins->args[0]));
   if (strcmp (ins->args[0], "CMD") != 0)
     return cb_error_set (err, CBUILD_ERR_PARSE, "unknown type '%s' in HEALTHCHECK (try CMD)", ins->args[0]);
   if (ins->n_args == 1)
@@ -230,14 +255,16 @@ take_strv (struct cb_strv *v, char ***items, size_t *n)
 
 /* BuildKit's parseMaybeJSON (list false) and parseMaybeJSONToList. */
 static int
-parse_maybe_json (const char *text, bool list, struct cb_instruction *ins, struct cb_strv *out,
-                  cbuild_error *err)
+parse_maybe_json (const struct cb_df_line *line, const char *text, bool list, struct cb_instruction *ins,
+                  struct cb_strv *out, cbuild_error *err)
 {
   int ret;
 
   if (*text == '\0')
     return 0;
   ret = cb_json_string_array (text, strlen (text), out, err);
+  if (ret < 0)
+    point_at (line, "[", 1);
   if (ret != 0)
     {
       ins->json = ret > 0;
@@ -250,9 +277,10 @@ parse_maybe_json (const char *text, bool list, struct cb_instruction *ins, struc
 
 /* ENV and LABEL: "k=v k2=v2", or the legacy "k the value". */
 static int
-parse_pairs (const char *text, char escape, const char *cmd, struct cb_strv *out, cbuild_error *err)
+parse_pairs (const char *text, char escape, struct cb_instruction *ins, struct cb_strv *out, cbuild_error *err)
 {
   cleanup_strv struct cb_strv words = CB_STRV_INIT;
+  const char *cmd = strcmp (ins->cmd, "env") == 0 ? "ENV" : "LABEL";
 
   if (cb_df_words (text, escape, &words, err) < 0)
     return -1;
@@ -260,6 +288,7 @@ parse_pairs (const char *text, char escape, const char *cmd, struct cb_strv *out
     return 0;
   if (strchr (words.items[0], '=') == NULL)
     {
+      ins->legacy_kv = true;
       if (cb_df_split_blank (text, 2, out, err) < 0)
         return -1;
       if (out->len < 2)
@@ -282,7 +311,8 @@ parse_pairs (const char *text, char escape, const char *cmd, struct cb_strv *out
 
 /* HEALTHCHECK: the type word (upper-cased), then the command. */
 static int
-parse_healthcheck (const char *text, struct cb_instruction *ins, struct cb_strv *out, cbuild_error *err)
+parse_healthcheck (const struct cb_df_line *line, const char *text, struct cb_instruction *ins,
+                   struct cb_strv *out, cbuild_error *err)
 {
   size_t sep = 0, next;
   cleanup_free char *type = NULL;
@@ -300,7 +330,7 @@ parse_healthcheck (const char *text, struct cb_instruction *ins, struct cb_strv 
     *c = (char) toupper ((unsigned char) *c);
   if (cb_strv_push (out, type, err) < 0)
     return -1;
-  return parse_maybe_json (text + next, false, ins, out, err);
+  return parse_maybe_json (line, text + next, false, ins, out, err);
 }
 
 /* Drops (?i)^\s*ONBUILD\s* from the line, as BuildKit stores triggers. */
@@ -336,6 +366,7 @@ parse_trigger (const struct cb_df_line *line, const char *text, struct cb_instru
   ins->next = calloc (1, sizeof *ins->next);
   if (ins->next == NULL)
     return cb_error_nomem (err);
+  point_at (line, text, kw);
   sub.text = text;
   if (parse_line (&sub, ins->next, err) < 0)
     return -1;
@@ -349,11 +380,11 @@ parse_args (const struct cb_df_line *line, enum arg_style style, const char *tex
   switch (style)
     {
     case ARGS_MAYBE_JSON:
-      return parse_maybe_json (text, false, ins, out, err);
+      return parse_maybe_json (line, text, false, ins, out, err);
     case ARGS_JSON_OR_WORDS:
-      return parse_maybe_json (text, true, ins, out, err);
+      return parse_maybe_json (line, text, true, ins, out, err);
     case ARGS_PAIRS:
-      return parse_pairs (text, line->escape, strcmp (ins->cmd, "env") == 0 ? "ENV" : "LABEL", out, err);
+      return parse_pairs (text, line->escape, ins, out, err);
     case ARGS_WORDS:
       return cb_df_words (text, line->escape, out, err);
     case ARGS_BLANK_SPLIT:
@@ -363,7 +394,7 @@ parse_args (const struct cb_df_line *line, enum arg_style style, const char *tex
     case ARGS_TRIGGER:
       return parse_trigger (line, text, ins, out, err);
     case ARGS_HEALTHCHECK:
-      return parse_healthcheck (text, ins, out, err);
+      return parse_healthcheck (line, text, ins, out, err);
     }
   return 0;
 }
@@ -378,8 +409,9 @@ split_keyword (char *work, const char **rest, struct cb_instruction *ins, cbuild
   while (cb_is_blank (*p))
     p++;
   *rest = p;
+  ins->keyword = strndup (work, kw);
   ins->cmd = strndup (work, kw);
-  if (ins->cmd == NULL)
+  if (ins->keyword == NULL || ins->cmd == NULL)
     return cb_error_nomem (err);
   for (char *c = ins->cmd; *c; c++)
     *c = (char) tolower ((unsigned char) *c);
@@ -404,6 +436,7 @@ parse_body (const struct cb_df_line *line, const struct instruction_spec *spec, 
   cleanup_strv struct cb_strv args = CB_STRV_INIT;
   cleanup_free char *text = NULL;
   char cmd[16];
+  size_t bad_flag;
 
   if (*rest && cb_df_extract_flags (rest, &flags, &rest, err) < 0)
     return -1;
@@ -414,12 +447,15 @@ parse_body (const struct cb_df_line *line, const struct instruction_spec *spec, 
   if (parse_args (line, spec->style, text, ins, &args, err) < 0)
     return -1;
   take_strv (&args, &ins->args, &ins->n_args);
-  if (cb_df_check_flags (ins, err) < 0)
-    return -1;
+  if (cb_df_check_flags (ins, &bad_flag, err) < 0)
+    {
+      point_at (line, ins->flags[bad_flag], strcspn (ins->flags[bad_flag], "="));
+      return -1;
+    }
   for (size_t i = 0; i < sizeof cmd; i++)
     if ((cmd[i] = (char) toupper ((unsigned char) spec->name[i])) == '\0')
       break;
-  return spec->check ? spec->check (ins, cmd, err) : 0;
+  return spec->check ? spec->check (line, ins, cmd, err) : 0;
 }
 
 static int
@@ -448,9 +484,7 @@ parse_line (const struct cb_df_line *line, struct cb_instruction *ins, cbuild_er
 int
 cb_df_parse_instruction (const struct cb_df_line *line, struct cb_instruction *ins, cbuild_error *err)
 {
-  if (parse_line (line, ins, err) < 0)
-    return cb_error_prefix (err, "%s:%d", line->file, line->line);
-  return 0;
+  return parse_line (line, ins, err);
 }
 
 struct cb_instruction *
@@ -475,6 +509,7 @@ void
 cb_instruction_release (struct cb_instruction *ins)
 {
   free (ins->cmd);
+  free (ins->keyword);
   free (ins->original);
   free_strings (ins->flags, ins->n_flags);
   free_strings (ins->args, ins->n_args);

@@ -27,9 +27,16 @@ void cb_trim_left_space (const char **s, size_t *len);
 /* The ASCII blanks that BuildKit's splitting regexp [\t\v\f\r ] contains. */
 bool cb_is_blank (char c);
 
-/* The smallest Levenshtein distance from word to a candidate, for "did you
- * mean" hints: returns the candidate, or NULL when none is close enough. */
+/* Suggestions (parser/suggest.c). For the parser's "did you mean" hints:
+ * the candidate at the smallest Levenshtein distance from word, or NULL
+ * when none is close enough. */
 const char *cb_suggest (const char *word, const char *const *candidates, size_t n);
+/* BuildKit's suggest.Search, for the build checks' hints: the first
+ * candidate at the smallest Levenshtein distance from word when that is 1
+ * or 2, and NULL when a candidate equals word or none is that close. Each
+ * distance costs the product of the two lengths from *budget, and no hint
+ * comes once the budget is spent. */
+const char *cb_suggest_closest (const char *word, const char *const *candidates, size_t n, size_t *budget);
 
 /* BuildKit's shell lexer. Options other than escape exist for heredoc
  * detection, which lexes with quotes and escapes kept and unset variables
@@ -40,7 +47,16 @@ struct cb_lex_opts
   bool raw_quotes;
   bool raw_escapes;
   bool skip_unset;
+  bool skip_quotes; /* quotes are plain characters, as for heredoc bodies */
+  /* Optional: each variable name the text looks up is added once to
+   * matched when env has it and to unmatched when not, as BuildKit's
+   * ProcessWordWithMatches reports them to its build checks. Each list
+   * takes at most CB_LEX_MAX_NAMES names, which bounds the work. */
+  struct cb_strv *matched;
+  struct cb_strv *unmatched;
 };
+
+#define CB_LEX_MAX_NAMES 256
 
 /* Lexes len bytes of word. result (optional) gets the whole expanded text,
  * words (optional) the text split into words. */
@@ -92,6 +108,24 @@ int cb_heredocs_from_line (const char *line, struct cb_heredoc **docs, size_t *n
                            cbuild_error *err);
 void cb_heredoc_release (struct cb_heredoc *doc);
 
+/* The place in the source that a parse error points at (parser/error_at.c). */
+struct cb_df_site
+{
+  int line;          /* physical line, 1-based */
+  int last_line;     /* last physical line the subject may be on */
+  size_t column;     /* 1-based byte column on line when known, else 0 */
+  /* Text the error is about, looked up without regard to case after the
+   * first word of line and then on the lines after it. "" (or text not
+   * found) points at the first word of line. */
+  char subject[128];
+};
+
+struct cb_df_reader;
+
+/* Turns the message in err into "FILE:LINE:COLUMN: message", the source
+ * line and a caret line (described at cb_dockerfile_parse). Returns -1. */
+int cb_df_error_at (const struct cb_df_reader *r, const struct cb_df_site *site, cbuild_error *err);
+
 /* Instructions (parser/instructions.c). */
 
 struct cb_df_line
@@ -101,9 +135,11 @@ struct cb_df_line
   int line;
   int end_line;
   char escape;
+  struct cb_df_site *site; /* optional: the subject of a failure */
 };
 
-/* Parses one logical line into ins (zeroed by the caller). */
+/* Parses one logical line into ins (zeroed by the caller). Errors name no
+ * location: the caller adds it from line->site. */
 int cb_df_parse_instruction (const struct cb_df_line *line, struct cb_instruction *ins,
                              cbuild_error *err);
 /* Returns the instruction that reads heredoc bodies after this line: a
@@ -116,8 +152,9 @@ void cb_instruction_release (struct cb_instruction *ins);
 int cb_run_mount_parse_spec (const char *spec, bool defer_vars, struct cb_run_mount *out,
                              cbuild_error *err);
 
-/* Flags (parser/flags.c): checks ins->flags against what ins->cmd takes. */
-int cb_df_check_flags (const struct cb_instruction *ins, cbuild_error *err);
+/* Flags (parser/flags.c): checks ins->flags against what ins->cmd takes.
+ * On failure *bad is the index of the flag at fault. */
+int cb_df_check_flags (const struct cb_instruction *ins, size_t *bad, cbuild_error *err);
 
 /* Directives (parser/directives.c). */
 
@@ -145,14 +182,16 @@ struct cb_df_reader
   size_t pos;
   int line; /* physical lines read so far */
   struct cb_df_directives directives;
+  bool empty_continuation; /* the last logical line had a blank continuation line */
 };
 
 /* Reads the next instruction's logical line: comments and blank lines
  * skipped, continuation lines joined. *found is false at the end. */
 int cb_df_read_logical (struct cb_df_reader *r, struct cb_buf *out, int *start_line, bool *found,
                         cbuild_error *err);
-/* Reads a heredoc's body up to its delimiter line into doc->content. */
-int cb_df_read_heredoc (struct cb_df_reader *r, struct cb_heredoc *doc, int start_line,
+/* Reads a heredoc's body up to its delimiter line into doc->content.
+ * opener is where an unterminated heredoc's error points. */
+int cb_df_read_heredoc (struct cb_df_reader *r, struct cb_heredoc *doc, const struct cb_df_site *opener,
                         cbuild_error *err);
 
 #endif

@@ -9,12 +9,22 @@
 
 static const char utf8_bom[] = "\xEF\xBB\xBF";
 
+/* Points the error in err at the given byte column of the current line,
+ * or at its first word when column is 0. */
+static int
+fail_here (const struct cb_df_reader *r, size_t column, cbuild_error *err)
+{
+  struct cb_df_site site = { .line = r->line, .last_line = r->line, .column = column };
+
+  return cb_df_error_at (r, &site, err);
+}
+
 /* Reads the next physical line, its line ending included in *len. */
 static int
 next_line (struct cb_df_reader *r, const char **line, size_t *len, bool *got, cbuild_error *err)
 {
   const char *start = r->text + r->pos;
-  const char *nl;
+  const char *nl, *nul;
   size_t n, content;
 
   *got = false;
@@ -27,10 +37,16 @@ next_line (struct cb_df_reader *r, const char **line, size_t *len, bool *got, cb
   r->line++;
   /* BuildKit's line scanner stops at 64 KiB, and so does this reader. */
   if (content > CB_DOCKERFILE_MAX_LINE)
-    return cb_error_set (err, CBUILD_ERR_PARSE, "%s:%d: line longer than %d bytes", r->file, r->line,
-                         CB_DOCKERFILE_MAX_LINE);
-  if (memchr (start, '\0', n) != NULL)
-    return cb_error_set (err, CBUILD_ERR_PARSE, "%s:%d: NUL character in the line", r->file, r->line);
+    {
+      cb_error_set (err, CBUILD_ERR_PARSE, "line longer than %d bytes", CB_DOCKERFILE_MAX_LINE);
+      return fail_here (r, CB_DOCKERFILE_MAX_LINE + 1, err);
+    }
+  nul = memchr (start, '\0', n);
+  if (nul != NULL)
+    {
+      cb_error_set (err, CBUILD_ERR_PARSE, "NUL character in the line");
+      return fail_here (r, (size_t) (nul - start) + 1, err);
+    }
   if (r->line == 1 && n >= 3 && memcmp (start, utf8_bom, 3) == 0)
     start += 3, n -= 3;
   *line = start;
@@ -83,7 +99,7 @@ process_line (struct cb_df_reader *r, const char **line, size_t *len, bool strip
   if (strip_left)
     cb_trim_left_space (line, len);
   if (cb_df_directive_line (&r->directives, *line, *len, &directive, err) < 0)
-    return cb_error_prefix (err, "%s:%d", r->file, r->line);
+    return fail_here (r, 0, err);
   if (is_comment (*line, *len))
     *len = 0;
   return 0;
@@ -96,11 +112,12 @@ append_part (struct cb_df_reader *r, struct cb_buf *out, const char *s, size_t n
     return 0;
   if (err && err->code == CBUILD_ERR_NOMEM)
     return -1;
-  return cb_error_set (err, CBUILD_ERR_PARSE, "%s:%d: instruction longer than %zu bytes", r->file,
-                       r->line, CB_DOCKERFILE_MAX_INSTRUCTION);
+  cb_error_set (err, CBUILD_ERR_PARSE, "instruction longer than %zu bytes", CB_DOCKERFILE_MAX_INSTRUCTION);
+  return fail_here (r, 0, err);
 }
 
-/* Joins the lines that continue an instruction. */
+/* Joins the lines that continue an instruction. A blank line among them
+ * is skipped, and noted because BuildKit warns about it. */
 static int
 read_continuation (struct cb_df_reader *r, struct cb_buf *out, cbuild_error *err)
 {
@@ -125,7 +142,10 @@ read_continuation (struct cb_df_reader *r, struct cb_buf *out, cbuild_error *err
         size_t rest_len = len;
         cb_trim_left_space (&rest, &rest_len);
         if (rest_len == 0)
-          continue;
+          {
+            r->empty_continuation = true;
+            continue;
+          }
       }
       more = trim_continuation (line, &len, r->directives.escape);
       if (append_part (r, out, line, len, err) < 0)
@@ -140,6 +160,7 @@ cb_df_read_logical (struct cb_df_reader *r, struct cb_buf *out, int *start_line,
                     cbuild_error *err)
 {
   *found = false;
+  r->empty_continuation = false;
   cb_buf_reset (out);
   for (;;)
     {
@@ -172,7 +193,8 @@ skip_tabs (const char **s, size_t *len)
 }
 
 int
-cb_df_read_heredoc (struct cb_df_reader *r, struct cb_heredoc *doc, int start_line, cbuild_error *err)
+cb_df_read_heredoc (struct cb_df_reader *r, struct cb_heredoc *doc, const struct cb_df_site *opener,
+                    cbuild_error *err)
 {
   struct cb_buf body;
 
@@ -187,8 +209,9 @@ cb_df_read_heredoc (struct cb_df_reader *r, struct cb_heredoc *doc, int start_li
         break;
       if (!got)
         {
-          cb_error_set (err, CBUILD_ERR_PARSE, "%s:%d: unterminated heredoc '%s'", r->file, start_line,
-                        doc->name);
+          cb_error_set (err, CBUILD_ERR_PARSE, "unterminated heredoc '%s': end its body with a line '%s'",
+                        doc->name, doc->name);
+          cb_df_error_at (r, opener, err);
           break;
         }
       term = line;

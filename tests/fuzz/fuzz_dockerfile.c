@@ -1,7 +1,9 @@
-/* Fuzz target: the Dockerfile parser, its JSON dump and its lookups. */
+/* Fuzz target: the Dockerfile parser, its JSON dump, its lookups and the
+ * build checks. */
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "parser/checks.h"
 #include "parser/dockerfile.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
@@ -37,6 +39,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     visit (&df->instructions[i]);
   json = cb_dockerfile_to_json (df);
   free (json);
+  {
+    struct cb_check_result res;
+    if (cb_dockerfile_check (df, NULL, &res, &err) == 0)
+      cb_check_result_release (&res);
+  }
   cb_dockerfile_free (df);
   return 0;
 }

@@ -1,5 +1,5 @@
-/* cbuild_build: reads the Dockerfile and context, builds the target stage,
- * and hands the image to the outputs. */
+/* cbuild_build: reads the Dockerfile and context, builds the target stage
+ * and the stages it needs, and hands the image to the outputs. */
 #include "builder/build.h"
 
 #include <ctype.h>
@@ -120,7 +120,9 @@ load_dockerfile (struct cb_build *b, const char *path, cbuild_error *err)
   size_t len = 0;
   const char *slash = strrchr (path, '/');
 
-  b->dockerfile_name = slash ? slash + 1 : path;
+  b->dockerfile_name = strdup (slash ? slash + 1 : path);
+  if (b->dockerfile_name == NULL)
+    return cb_error_nomem (err);
   if (cb_read_file (path, DOCKERFILE_MAX, &text, &len, err) < 0)
     {
       if (err && err->code == CBUILD_ERR_NOT_FOUND)
@@ -202,6 +204,34 @@ lock_work_dir (struct cb_build *b, cbuild_error *err)
   return 0;
 }
 
+/* Takes a shared lock on ROOT/.lock for the whole build: cbuild prune
+ * takes it exclusively, so it never removes what a running build uses. */
+static int
+lock_state (struct cb_build *b, const char *root, cbuild_error *err)
+{
+  cleanup_free char *lock = cb_path_join (root, ".lock");
+
+  if (lock == NULL)
+    return cb_error_nomem (err);
+  b->state_lock_fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (b->state_lock_fd < 0 || flock (b->state_lock_fd, LOCK_SH) < 0)
+    return cb_error_sys (err, errno, "lock '%s'", lock);
+  return 0;
+}
+
+static int
+open_file_digests (struct cb_build *b, const char *root, cbuild_error *err)
+{
+  cleanup_free char *dir = cb_path_join (root, "cache");
+  cleanup_free char *path = dir ? cb_path_join (dir, "file-digests") : NULL;
+
+  if (path == NULL)
+    return cb_error_nomem (err);
+  if (cb_mkdir_p (dir, 0700, err) < 0)
+    return -1;
+  return cb_file_digests_load (path, &b->shared->file_digests, err);
+}
+
 static int
 open_state (struct cb_build *b, cbuild_error *err)
 {
@@ -210,15 +240,19 @@ open_state (struct cb_build *b, cbuild_error *err)
 
   if (root == NULL)
     return err && err->code ? -1 : cb_error_nomem (err);
-  if (cb_mkdir_p (root, 0700, err) < 0 || cb_store_open (root, &b->store, err) < 0)
+  if (cb_mkdir_p (root, 0700, err) < 0 || lock_state (b, root, err) < 0
+      || cb_store_open (root, &b->store, err) < 0)
     return cb_error_prefix (err, "open state directory '%s'", root);
   remove_stale_work_dirs (b);
   b->work_dir = cb_make_temp_dir (b->store->tmp_dir, "build", err);
   if (b->work_dir == NULL || lock_work_dir (b, err) < 0)
     return -1;
+  b->shared->work_dir = b->work_dir;
+  if (open_file_digests (b, root, err) < 0)
+    return -1;
   ropts.mirrors = &b->opts->mirrors;
   ropts.insecure = &b->opts->insecure;
-  ropts.log = b->log;
+  ropts.log = &b->shared->registry_log;
   return cb_registry_new (&ropts, &b->registry, err);
 }
 
@@ -228,16 +262,21 @@ setup (struct cb_build *b, const cbuild_build_options *opts, cbuild_error *err)
   cleanup_free char *dockerfile = NULL;
 
   b->opts = opts;
-  b->log = &opts->log;
+  b->log = &b->shared->log;
   b->work_lock_fd = -1;
+  b->state_lock_fd = -1;
   cb_platform_host (&b->platform);
-  if (open_context (b, err) < 0)
+  if (cb_build_platform_args (b, err) < 0 || open_context (b, err) < 0)
     return -1;
   dockerfile = opts->dockerfile ? strdup (opts->dockerfile) : cb_path_join (b->context_dir, "Dockerfile");
   if (dockerfile == NULL)
     return cb_error_nomem (err);
   if (load_dockerfile (b, dockerfile, err) < 0 || load_dockerignore (b, dockerfile, err) < 0)
     return -1;
+  if (cb_build_run_checks (b, err) < 0)
+    return -1;
+  if (opts->check_only)
+    return 1;
   return open_state (b, err);
 }
 
@@ -254,9 +293,30 @@ stage_name (const struct cb_instruction *ins)
   return name;
 }
 
-/* Splits the instructions into the global ARGs and the stages. */
+/* Names the stage that starts at ins, and labels it for log lines. */
 static int
-split_stages (struct cb_build *b, cbuild_error *err)
+start_stage (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins, cbuild_error *err)
+{
+  size_t index = (size_t) (st - b->stages);
+
+  st->name = stage_name (ins);
+  if (st->name == NULL && ins->n_args >= 3 && strcasecmp (ins->args[1], "as") == 0)
+    return cb_error_nomem (err);
+  for (size_t i = 0; st->name && i < index; i++)
+    if (b->stages[i].name && strcmp (b->stages[i].name, st->name) == 0)
+      {
+        cb_error_set (err, CBUILD_ERR_PARSE, "duplicate stage name '%s': stage names must be unique", st->name);
+        return cb_build_error_at (b, ins, err);
+      }
+  if (st->name)
+    st->label = strdup (st->name);
+  else if (asprintf (&st->label, "stage-%zu", index) < 0)
+    st->label = NULL;
+  return st->label ? 0 : cb_error_nomem (err);
+}
+
+int
+cb_build_split_stages (struct cb_build *b, cbuild_error *err)
 {
   struct cb_dockerfile *df = b->df;
 
@@ -272,13 +332,18 @@ split_stages (struct cb_build *b, cbuild_error *err)
           struct cb_stage *st = &b->stages[b->n_stages++];
           st->first = i;
           st->end = df->n_instructions;
-          st->name = stage_name (ins);
           if (b->n_stages > 1)
             b->stages[b->n_stages - 2].end = i;
+          if (start_stage (b, st, ins, err) < 0)
+            return -1;
           continue;
         }
       if (b->n_stages > 0)
-        continue;
+        {
+          if (strcmp (ins->cmd, "run") == 0)
+            b->stages[b->n_stages - 1].has_run = true;
+          continue;
+        }
       if (strcmp (ins->cmd, "arg") != 0)
         {
           cb_error_set (err, CBUILD_ERR_PARSE, "no build stage in current context: a Dockerfile must start with FROM (only ARG may come before it)");
@@ -323,51 +388,6 @@ select_target (struct cb_build *b, cbuild_error *err)
   return st;
 }
 
-/* Counts the steps of the target and of the stages it names in FROM or
- * COPY --from, so that step headers can read "[3/9]". */
-static int
-count_steps (struct cb_build *b, struct cb_stage *st, bool *seen)
-{
-  size_t index = (size_t) (st - b->stages);
-  int total;
-
-  if (seen[index])
-    return 0;
-  seen[index] = true;
-  total = (int) (st->end - st->first);
-  for (size_t i = st->first; i < st->end; i++)
-    {
-      const struct cb_instruction *ins = &b->df->instructions[i];
-      const char *ref = NULL;
-      struct cb_stage *dep;
-
-      if (strcmp (ins->cmd, "from") == 0 && ins->n_args > 0)
-        ref = ins->args[0];
-      else if (strcmp (ins->cmd, "copy") == 0)
-        ref = cb_instruction_flag (ins, "from");
-      dep = ref ? cb_build_find_stage (b, ref, st->first) : NULL;
-      if (dep && dep != st)
-        total += count_steps (b, dep, seen);
-    }
-  return total;
-}
-
-int
-cb_build_stage (struct cb_build *b, struct cb_stage *st, cbuild_error *err)
-{
-  const struct cb_dockerfile *df = b->df;
-
-  if (st->built)
-    return 0;
-  if (cb_stage_from (b, st, &df->instructions[st->first], err) < 0)
-    return -1;
-  for (size_t i = st->first + 1; i < st->end; i++)
-    if (cb_dispatch_instruction (b, st, &df->instructions[i], err) < 0)
-      return -1;
-  st->built = true;
-  return 0;
-}
-
 static void
 warn_unused_args (struct cb_build *b)
 {
@@ -377,10 +397,23 @@ warn_unused_args (struct cb_build *b)
     {
       size_t n = strcspn (args->items[i], "=");
       cleanup_free char *name = strndup (args->items[i], n);
-      if (name && !cb_strv_contains (&b->used_args, name))
+      if (name && !cb_strv_contains (&b->shared->used_args, name))
         cb_log (b->log, CBUILD_LOG_WARN, "build argument '%s' was not consumed by any ARG in %s", name,
                 b->dockerfile_name);
     }
+}
+
+static void
+log_summary (struct cb_build *b, const struct timespec *started)
+{
+  struct timespec now;
+  double seconds;
+
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  seconds = (double) (now.tv_sec - started->tv_sec) + (double) (now.tv_nsec - started->tv_nsec) / 1e9;
+  cb_log (b->log, CBUILD_LOG_INFO, "built in %.2fs: %d step%s run, %d cached", seconds,
+          atomic_load (&b->shared->steps_run), atomic_load (&b->shared->steps_run) == 1 ? "" : "s",
+          atomic_load (&b->shared->steps_cached));
 }
 
 static void
@@ -391,6 +424,9 @@ release (struct cb_build *b)
   for (size_t i = 0; i < b->n_stages; i++)
     {
       free (b->stages[i].name);
+      free (b->stages[i].label);
+      free (b->stages[i].platform_text);
+      free (b->stages[i].deps);
       cb_image_release (&b->stages[i].image);
       cb_strv_release (&b->stages[i].args);
     }
@@ -399,11 +435,20 @@ release (struct cb_build *b)
     cb_remove_tree (b->work_dir, &ignored);
   if (b->work_lock_fd >= 0)
     close (b->work_lock_fd);
+  if (b->shared->file_digests)
+    {
+      /* The record only saves work, so failing to save it is no error. */
+      cb_file_digests_save (b->shared->file_digests, &ignored);
+      cb_file_digests_free (b->shared->file_digests);
+      b->shared->file_digests = NULL;
+    }
+  if (b->state_lock_fd >= 0)
+    close (b->state_lock_fd);
   free (b->work_dir);
-  free (b->runtime);
   free (b->context_dir);
+  free (b->dockerfile_name);
   cb_strv_release (&b->global_args);
-  cb_strv_release (&b->used_args);
+  cb_strv_release (&b->platform_args);
   cb_dockerfile_free (b->df);
   cb_ignore_free (b->ignore);
   cb_registry_free (b->registry);
@@ -414,28 +459,39 @@ int
 cbuild_build (const cbuild_build_options *opts, cbuild_build_result **result, cbuild_error *err)
 {
   struct cb_build b = { 0 };
-  cleanup_free bool *seen = NULL;
+  struct cb_build_shared shared;
   cbuild_build_result *res = calloc (1, sizeof *res);
   struct cb_stage *target;
+  struct timespec started;
   int64_t manifest_size = 0;
   int ret = -1;
 
   if (res == NULL)
     return cb_error_nomem (err);
-  if (setup (&b, opts, err) < 0 || split_stages (&b, err) < 0)
-    goto out;
-  target = select_target (&b, err);
-  if (target == NULL)
-    goto out;
-  seen = calloc (b.n_stages, sizeof *seen);
-  if (seen == NULL)
+  if (cb_build_shared_init (&shared, opts, err) < 0)
     {
-      cb_error_nomem (err);
+      free (res);
+      return -1;
+    }
+  b.shared = &shared;
+  clock_gettime (CLOCK_MONOTONIC, &started);
+  ret = setup (&b, opts, err);
+  if (ret == 1)
+    {
+      /* --check: the checks passed and nothing is built. */
+      *result = res;
+      res = NULL;
+      ret = 0;
       goto out;
     }
-  b.total_steps = count_steps (&b, target, seen);
+  ret = -1;
+  if (b.store == NULL || cb_build_split_stages (&b, err) < 0)
+    goto out;
+  target = select_target (&b, err);
+  if (target == NULL || cb_graph_plan (&b, target, err) < 0)
+    goto out;
 
-  if (cb_build_stage (&b, target, err) < 0)
+  if (cb_build_run (&b, target, err) < 0)
     goto out;
   warn_unused_args (&b);
 
@@ -443,11 +499,13 @@ cbuild_build (const cbuild_build_options *opts, cbuild_build_result **result, cb
     goto out;
   if (cb_export_image (&b, res->digest, manifest_size, err) < 0)
     goto out;
+  log_summary (&b, &started);
   *result = res;
   res = NULL;
   ret = 0;
 out:
   free (res);
   release (&b);
+  cb_build_shared_release (&shared);
   return ret;
 }

@@ -1,6 +1,8 @@
 #include "builder/cache.h"
 
+#include <fcntl.h>
 #include <jansson.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +117,15 @@ cb_cache_lookup (struct cb_store *store, const char *key, struct cb_cache_entry 
     return 0;
   *hit = out->empty || cb_store_has_blob (store, out->digest);
   return 0;
+}
+
+void
+cb_cache_touch (struct cb_store *store, const char *key)
+{
+  cleanup_free char *path = entry_path (store, key);
+
+  if (path)
+    utimensat (AT_FDCWD, path, NULL, 0);
 }
 
 int

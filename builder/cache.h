@@ -43,6 +43,9 @@ struct cb_cache_entry
 int cb_cache_lookup (struct cb_store *store, const char *key, struct cb_cache_entry *out, bool *hit,
                      cbuild_error *err);
 
+/* Marks the entry as used now, for pruning the least recently used. */
+void cb_cache_touch (struct cb_store *store, const char *key);
+
 /* Records entry under key with an atomic write. Call it only after the
  * layer blob is in the store, so an entry never points at a partial layer. */
 int cb_cache_record (struct cb_store *store, const char *key, const struct cb_cache_entry *entry,

@@ -64,7 +64,8 @@ parse_arg_word (struct cb_build *b, const char *word, const struct cb_strv *env,
 }
 
 /* The value an ARG gets: --build-arg first, then its default, then (inside
- * a stage) the global ARG of the same name. */
+ * a stage) the global ARG of the same name, then the automatic platform
+ * ARG of that name (TARGETARCH and the like). */
 static const char *
 arg_value (struct cb_build *b, const char *name, const char *def, bool in_stage)
 {
@@ -74,7 +75,26 @@ arg_value (struct cb_build *b, const char *name, const char *def, bool in_stage)
     return given;
   if (def)
     return def;
-  return in_stage ? cb_env_get (&b->global_args, name) : NULL;
+  if (in_stage && (given = cb_env_get (&b->global_args, name)) != NULL)
+    return given;
+  return cb_env_get (&b->platform_args, name);
+}
+
+/* Notes that a --build-arg was consumed, for the warning about unused
+ * ones. Stages declare ARGs at the same time, so this takes the lock. */
+static int
+mark_used (struct cb_build *b, const char *name, cbuild_error *err)
+{
+  struct cb_build_shared *sh = b->shared;
+  int ret = 0;
+
+  if (cb_env_get (&b->opts->build_args, name) == NULL)
+    return 0;
+  pthread_mutex_lock (&sh->lock);
+  if (!cb_strv_contains (&sh->used_args, name))
+    ret = cb_strv_push (&sh->used_args, name, err);
+  pthread_mutex_unlock (&sh->lock);
+  return ret;
 }
 
 /* The history shows an ARG with its Dockerfile default only, never a
@@ -106,8 +126,7 @@ declare_args (struct cb_build *b, const struct cb_instruction *ins, struct cb_st
         return -1;
       if (parse_arg_word (b, ins->args[i], &env, &name, &def, err) < 0)
         return cb_build_error_at (b, ins, err);
-      if (cb_env_get (&b->opts->build_args, name) && !cb_strv_contains (&b->used_args, name)
-          && cb_strv_push (&b->used_args, name, err) < 0)
+      if (mark_used (b, name, err) < 0)
         return -1;
       value = arg_value (b, name, def, in_stage);
       if (value && cb_env_set (scope, name, value, err) < 0)
@@ -121,9 +140,8 @@ declare_args (struct cb_build *b, const struct cb_instruction *ins, struct cb_st
 int
 cb_build_global_arg (struct cb_build *b, const struct cb_instruction *ins, cbuild_error *err)
 {
-  struct cb_strv none = CB_STRV_INIT;
-
-  return declare_args (b, ins, &b->global_args, &none, false, NULL, err);
+  /* Defaults of global ARGs may use the platform ARGs, as in BuildKit. */
+  return declare_args (b, ins, &b->global_args, &b->platform_args, false, NULL, err);
 }
 
 int
@@ -166,25 +184,55 @@ cb_stage_proxy_env (struct cb_build *b, struct cb_strv *env, cbuild_error *err)
   return 0;
 }
 
+/* Starts st from the image name refers to, pulled for the stage's
+ * platform once per build. */
 static int
-pull_base (struct cb_build *b, struct cb_stage *st, const char *image, cbuild_error *err)
+pull_base (struct cb_build *b, struct cb_stage *st, const char *name, cbuild_error *err)
 {
-  struct cb_reference ref = { 0 };
-  struct cb_pulled_image pulled = { 0 };
+  const char *digest = NULL;
+  struct cb_image *base = cb_build_pull_image (b, st, name, &digest, err);
+
+  if (base == NULL)
+    return -1;
+  snprintf (st->cache_parent, sizeof st->cache_parent, "%s", digest);
+  return cb_image_copy (&st->image, base, err);
+}
+
+/* Parses a trigger after a "FROM scratch" line, because the parser accepts
+ * only ARG before the first FROM. *first receives the index of the
+ * trigger's own first instruction. */
+static int
+parse_trigger (const char *text, struct cb_dockerfile **df, size_t *first, cbuild_error *err)
+{
+  cleanup_free char *doc = NULL;
+
+  *first = 1;
+  if (asprintf (&doc, "FROM scratch\n%s", text) < 0)
+    return cb_error_nomem (err);
+  return cb_dockerfile_parse (doc, strlen (doc), "ONBUILD", df, err);
+}
+
+/* Runs one trigger as steps of st. Its instructions get the line of the
+ * FROM that brought it in, so that messages point there. */
+static int
+run_trigger (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *from, const char *text,
+             cbuild_error *err)
+{
+  struct cb_dockerfile *df = NULL;
+  size_t first = 0;
   int ret;
 
-  ret = cb_reference_parse (image, &ref, err);
-  if (ret == 0)
+  if (parse_trigger (text, &df, &first, err) < 0)
+    return cb_build_error_at (b, from, err);
+  ret = 0;
+  for (size_t k = first; ret == 0 && k < df->n_instructions; k++)
     {
-      cleanup_free char *name = cb_reference_format (&ref);
-      ret = cb_registry_pull (b->registry, &ref, &b->platform, b->store, &pulled, err);
-      if (ret < 0)
-        cb_error_prefix (err, "pull '%s'", image);
+      df->instructions[k].line = from->line;
+      ret = cb_build_begin_step (b, &df->instructions[k], err);
+      if (ret == 0)
+        ret = cb_dispatch_instruction (b, st, &df->instructions[k], err);
     }
-  if (ret == 0)
-    ret = cb_image_init_pulled (&st->image, &pulled, err);
-  cb_pulled_image_release (&pulled);
-  cb_reference_release (&ref);
+  cb_dockerfile_free (df);
   return ret;
 }
 
@@ -200,55 +248,72 @@ run_onbuild_triggers (struct cb_build *b, struct cb_stage *st, const struct cb_i
   int ret = 0;
 
   json_object_del (cb_image_runconfig (&st->image), "OnBuild");
+  /* Each trigger is a step of the stage. */
+  b->total_steps += (int) json_array_size (triggers);
   json_array_foreach (triggers, i, item)
     {
       const char *text = json_string_value (item);
-      struct cb_dockerfile *df = NULL;
 
       if (text == NULL)
         continue;
-      ret = cb_dockerfile_parse (text, strlen (text), "ONBUILD", &df, err);
-      for (size_t k = 0; ret == 0 && df && k < df->n_instructions; k++)
-        ret = cb_dispatch_instruction (b, st, &df->instructions[k], err);
-      cb_dockerfile_free (df);
+      ret = run_trigger (b, st, from, text, err);
       if (ret < 0)
-        {
-          cb_build_error_at (b, from, err);
-          break;
-        }
+        break;
     }
   json_decref (triggers);
   return ret;
 }
 
+#define BINFMT_DIR "/proc/sys/fs/binfmt_misc"
+
+/* Starts st from an earlier stage, from scratch or from an image. A stage
+ * started from a stage keeps that stage's platform, because BuildKit
+ * ignores --platform there. A stage that runs commands must be able to
+ * run them on this host. */
+static int
+start_from (struct cb_build *b, struct cb_stage *st, const char *image, cbuild_error *err)
+{
+  struct cb_stage *base = cb_build_find_stage (b, image, st->first);
+
+  if (base && cb_build_stage (b, base, err) < 0)
+    return -1;
+  if (base)
+    st->platform = base->platform;
+  if (st->has_run && cb_platform_check_runnable (&st->platform, BINFMT_DIR, err) < 0)
+    return -1;
+  if (base)
+    {
+      memcpy (st->cache_parent, base->cache_parent, CB_DIGEST_SIZE);
+      return cb_image_copy (&st->image, &base->image, err);
+    }
+  if (strcasecmp (image, "scratch") == 0)
+    {
+      snprintf (st->cache_parent, sizeof st->cache_parent, "scratch");
+      return cb_image_init_scratch (&st->image, &st->platform, err);
+    }
+  return pull_base (b, st, image, err);
+}
+
 int
 cb_stage_from (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins, cbuild_error *err)
 {
+  cleanup_strv struct cb_strv env = CB_STRV_INIT;
   cleanup_free char *image = NULL;
-  struct cb_stage *base;
-  int ret;
 
   b->step++;
   cb_log (b->log, CBUILD_LOG_INFO, "[%d/%d] %s", b->step, b->total_steps, ins->original);
   if (ins->n_args < 1)
     return cb_build_error_at (b, ins, (cb_error_set (err, CBUILD_ERR_PARSE, "FROM requires an image"), err));
-  if (cb_expand_word (ins->args[0], b->df->escape, &b->global_args, &image, err) < 0)
+  if (cb_build_global_env (b, &env, err) < 0)
+    return -1;
+  if (cb_expand_word (ins->args[0], b->df->escape, &env, &image, err) < 0)
     return cb_build_error_at (b, ins, err);
   if (image[0] == '\0')
     return cb_build_error_at (b, ins, (cb_error_set (err, CBUILD_ERR_INVALID, "FROM '%s' expands to an empty image name (is a build argument missing?)", ins->args[0]), err));
+  if (cb_stage_set_platform (b, st, ins, err) < 0)
+    return cb_build_error_at (b, ins, err);
 
-  base = cb_build_find_stage (b, image, st->first);
-  if (base && base != st)
-    {
-      if (cb_build_stage (b, base, err) < 0)
-        return -1;
-      ret = cb_image_copy (&st->image, &base->image, err);
-    }
-  else if (strcasecmp (image, "scratch") == 0)
-    ret = cb_image_init_scratch (&st->image, &b->platform, err);
-  else
-    ret = pull_base (b, st, image, err);
-  if (ret < 0)
+  if (start_from (b, st, image, err) < 0)
     return cb_build_error_at (b, ins, err);
   return run_onbuild_triggers (b, st, ins, err);
 }

@@ -79,7 +79,8 @@ cb_image_copy (struct cb_image *dst, const struct cb_image *src, cbuild_error *e
   dst->layers = calloc (src->n_layers ? src->n_layers : 1, sizeof *dst->layers);
   if (dst->config == NULL || dst->layers == NULL)
     return cb_error_nomem (err);
-  memcpy (dst->layers, src->layers, src->n_layers * sizeof *dst->layers);
+  if (src->n_layers > 0)
+    memcpy (dst->layers, src->layers, src->n_layers * sizeof *dst->layers);
   dst->n_layers = src->n_layers;
   return 0;
 }

@@ -1,8 +1,15 @@
 #include "builder/options.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 
@@ -10,6 +17,15 @@ cbuild_build_options *
 cbuild_build_options_new (void)
 {
   return calloc (1, sizeof (cbuild_build_options));
+}
+
+static void
+secret_source_release (struct cb_secret_source *src)
+{
+  free (src->id);
+  free (src->path);
+  free (src->env);
+  memset (src, 0, sizeof *src);
 }
 
 void
@@ -20,6 +36,7 @@ cbuild_build_options_free (cbuild_build_options *opts)
   free (opts->context_dir);
   free (opts->dockerfile);
   cb_strv_release (&opts->tags);
+  cb_strv_release (&opts->no_cache_filter);
   cb_strv_release (&opts->build_args);
   free (opts->target);
   cb_strv_release (&opts->mirrors);
@@ -29,6 +46,9 @@ cbuild_build_options_free (cbuild_build_options *opts)
     free (opts->outputs[i].dest);
   free (opts->outputs);
   free (opts->root);
+  for (size_t i = 0; i < opts->n_secrets; i++)
+    secret_source_release (&opts->secrets[i]);
+  free (opts->secrets);
   free (opts);
 }
 
@@ -104,6 +124,30 @@ cbuild_build_options_set_runtime (cbuild_build_options *opts, const char *path, 
 }
 
 void
+cbuild_build_options_set_no_cache (cbuild_build_options *opts, int no_cache)
+{
+  opts->no_cache = no_cache != 0;
+}
+
+int
+cbuild_build_options_add_no_cache_filter (cbuild_build_options *opts, const char *stage, cbuild_error *err)
+{
+  char *name = strdup (stage);
+
+  if (name == NULL)
+    return cb_error_nomem (err);
+  for (char *p = name; *p; p++)
+    *p = (char) tolower ((unsigned char) *p);
+  return cb_strv_push_owned (&opts->no_cache_filter, name, err);
+}
+
+void
+cbuild_build_options_set_check_only (cbuild_build_options *opts, int check_only)
+{
+  opts->check_only = check_only != 0;
+}
+
+void
 cbuild_build_options_set_push (cbuild_build_options *opts, int push)
 {
   opts->push = push != 0;
@@ -174,6 +218,247 @@ cbuild_build_options_add_output (cbuild_build_options *opts, const char *spec, c
     }
   opts->outputs = grown;
   opts->outputs[opts->n_outputs++] = out;
+  return 0;
+}
+
+/* Splits a --secret value into fields as Go's encoding/csv reads one
+ * record, which docker build uses: a field may be double-quoted, with ""
+ * standing for a quote inside it. */
+static int
+split_secret_fields (const char *spec, struct cb_strv *fields, cbuild_error *err)
+{
+  cleanup_buf struct cb_buf field = CB_BUF_INIT;
+  const char *p = spec;
+
+  for (;;)
+    {
+      cb_buf_reset (&field);
+      if (*p == '"')
+        {
+          for (p++; *p != '"' || p[1] == '"'; p++)
+            {
+              if (*p == '\0')
+                return cb_error_set (err, CBUILD_ERR_INVALID, "invalid secret '%s': missing closing '\"'", spec);
+              if (*p == '"')
+                p++;
+              if (cb_buf_append_char (&field, *p, err) < 0)
+                return -1;
+            }
+          p++;
+          if (*p != ',' && *p != '\0')
+            return cb_error_set (err, CBUILD_ERR_INVALID, "invalid secret '%s': text after a closing '\"'", spec);
+        }
+      for (; *p && *p != ','; p++)
+        if (cb_buf_append_char (&field, *p, err) < 0)
+          return -1;
+      if (cb_strv_push (fields, cb_buf_str (&field), err) < 0)
+        return -1;
+      if (*p == '\0')
+        return 0;
+      p++;
+    }
+}
+
+static int
+replace_nonempty (char **slot, const char *value, cbuild_error *err)
+{
+  if (value[0] == '\0')
+    {
+      free (*slot);
+      *slot = NULL;
+      return 0;
+    }
+  return replace_string (slot, value, err);
+}
+
+/* Applies one key=value field of a --secret value; *type receives type=. */
+static int
+secret_field (const char *spec, const char *field, struct cb_secret_source *src, char **type, cbuild_error *err)
+{
+  const char *eq = strchr (field, '=');
+  cleanup_free char *key = strndup (field, eq ? (size_t) (eq - field) : strlen (field));
+
+  if (key == NULL)
+    return cb_error_nomem (err);
+  if (eq == NULL)
+    return cb_error_set (err, CBUILD_ERR_INVALID, "invalid secret '%s': field '%s' must be a key=value pair", spec,
+                         field);
+  for (char *c = key; *c; c++)
+    *c = (char) tolower ((unsigned char) *c);
+  if (strcmp (key, "type") == 0)
+    {
+      if (strcmp (eq + 1, "file") != 0 && strcmp (eq + 1, "env") != 0)
+        return cb_error_set (err, CBUILD_ERR_INVALID, "invalid secret '%s': unsupported type '%s' (use file or env)",
+                             spec, eq + 1);
+      return replace_string (type, eq + 1, err);
+    }
+  if (strcmp (key, "id") == 0)
+    return replace_nonempty (&src->id, eq + 1, err);
+  if (strcmp (key, "source") == 0 || strcmp (key, "src") == 0)
+    return replace_nonempty (&src->path, eq + 1, err);
+  if (strcmp (key, "env") == 0)
+    return replace_nonempty (&src->env, eq + 1, err);
+  return cb_error_set (err, CBUILD_ERR_INVALID, "invalid secret '%s': unexpected key '%s' (use id, src or env)", spec,
+                       key);
+}
+
+/* Fills in what docker build defaults: "type=env,src=NAME" names a
+ * variable, and a secret with neither src nor env is the variable ID when
+ * it is set, else the file ID. A file is checked now and kept as an
+ * absolute path. */
+static int
+secret_defaults (const char *spec, struct cb_secret_source *src, const char *type, cbuild_error *err)
+{
+  char resolved[PATH_MAX];
+  struct stat st;
+
+  if (src->id == NULL)
+    return cb_error_set (err, CBUILD_ERR_INVALID, "invalid secret '%s': missing id=ID", spec);
+  if (type && strcmp (type, "env") == 0 && src->env == NULL)
+    {
+      src->env = src->path;
+      src->path = NULL;
+    }
+  if (src->env == NULL && src->path == NULL)
+    {
+      if (replace_string (getenv (src->id) ? &src->env : &src->path, src->id, err) < 0)
+        return -1;
+    }
+  if (src->env != NULL)
+    return 0;
+  if (stat (src->path, &st) < 0 || realpath (src->path, resolved) == NULL)
+    return cb_error_sys (err, errno, "secret '%s': cannot read '%s'", src->id, src->path);
+  if (!S_ISREG (st.st_mode))
+    return cb_error_set (err, CBUILD_ERR_INVALID, "secret '%s': '%s' is not a regular file", src->id, src->path);
+  if ((size_t) st.st_size > CB_SECRET_MAX_SIZE)
+    return cb_error_set (err, CBUILD_ERR_INVALID, "secret '%s': '%s' is too large (%lld bytes, maximum %zu)",
+                         src->id, src->path, (long long) st.st_size, CB_SECRET_MAX_SIZE);
+  return replace_string (&src->path, resolved, err);
+}
+
+static int
+parse_secret_spec (const char *spec, struct cb_secret_source *src, cbuild_error *err)
+{
+  cleanup_strv struct cb_strv fields = CB_STRV_INIT;
+  cleanup_free char *type = NULL;
+
+  if (split_secret_fields (spec, &fields, err) < 0)
+    return -1;
+  for (size_t i = 0; i < fields.len; i++)
+    if (secret_field (spec, fields.items[i], src, &type, err) < 0)
+      return -1;
+  return secret_defaults (spec, src, type, err);
+}
+
+static struct cb_secret_source *
+find_secret (const cbuild_build_options *opts, const char *id)
+{
+  for (size_t i = 0; i < opts->n_secrets; i++)
+    if (strcmp (opts->secrets[i].id, id) == 0)
+      return &opts->secrets[i];
+  return NULL;
+}
+
+int
+cbuild_build_options_add_secret (cbuild_build_options *opts, const char *spec, cbuild_error *err)
+{
+  struct cb_secret_source src = { 0 };
+  struct cb_secret_source *slot, *grown;
+
+  if (parse_secret_spec (spec, &src, err) < 0)
+    {
+      secret_source_release (&src);
+      return -1;
+    }
+  slot = find_secret (opts, src.id);
+  if (slot != NULL)
+    {
+      secret_source_release (slot);
+      *slot = src;
+      return 0;
+    }
+  grown = realloc (opts->secrets, (opts->n_secrets + 1) * sizeof *grown);
+  if (grown == NULL)
+    {
+      secret_source_release (&src);
+      return cb_error_nomem (err);
+    }
+  opts->secrets = grown;
+  opts->secrets[opts->n_secrets++] = src;
+  return 0;
+}
+
+/* Reads at most CB_SECRET_MAX_SIZE bytes of path into a buffer of that
+ * size, so that the value is never copied by a realloc. */
+static int
+read_secret_file (const struct cb_secret_source *src, char **value, size_t *len, cbuild_error *err)
+{
+  cleanup_close int fd = open (src->path, O_RDONLY | O_CLOEXEC);
+  char *data;
+  size_t used = 0;
+
+  if (fd < 0)
+    return cb_error_sys (err, errno, "secret '%s': cannot read '%s'", src->id, src->path);
+  data = malloc (CB_SECRET_MAX_SIZE + 2);
+  if (data == NULL)
+    return cb_error_nomem (err);
+  while (used <= CB_SECRET_MAX_SIZE)
+    {
+      ssize_t n = read (fd, data + used, CB_SECRET_MAX_SIZE + 1 - used);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          if (n == 0)
+            break;
+          explicit_bzero (data, used);
+          free (data);
+          return cb_error_sys (err, errno, "secret '%s': cannot read '%s'", src->id, src->path);
+        }
+      used += (size_t) n;
+    }
+  if (used > CB_SECRET_MAX_SIZE)
+    {
+      explicit_bzero (data, used);
+      free (data);
+      return cb_error_set (err, CBUILD_ERR_INVALID, "secret '%s': '%s' is larger than %zu bytes", src->id, src->path,
+                           CB_SECRET_MAX_SIZE);
+    }
+  data[used] = '\0';
+  *value = data;
+  *len = used;
+  return 0;
+}
+
+int
+cb_options_read_secret (const cbuild_build_options *opts, const char *id, char **value, size_t *len, bool *found,
+                        cbuild_error *err)
+{
+  const struct cb_secret_source *src = find_secret (opts, id);
+  const char *env_value;
+
+  *value = NULL;
+  *len = 0;
+  *found = src != NULL;
+  if (src == NULL)
+    return 0;
+  if (src->path)
+    return read_secret_file (src, value, len, err);
+  /* An unset variable gives an empty secret, as docker build has it. */
+  env_value = getenv (src->env);
+  *value = strdup (env_value ? env_value : "");
+  if (*value == NULL)
+    return cb_error_nomem (err);
+  *len = strlen (*value);
+  return 0;
+}
+
+int
+cbuild_build_options_set_jobs (cbuild_build_options *opts, int jobs, cbuild_error *err)
+{
+  if (jobs < 0)
+    return cb_error_set (err, CBUILD_ERR_INVALID, "invalid number of jobs %d: expected 1 or more, or 0 for the number of CPUs", jobs);
+  opts->jobs = jobs;
   return 0;
 }
 

@@ -15,6 +15,18 @@ struct cb_output_spec
   bool tar; /* an OCI archive; otherwise an OCI layout directory */
 };
 
+/* The largest secret value, as docker build (BuildKit's file store) allows. */
+#define CB_SECRET_MAX_SIZE ((size_t) 500 << 10)
+
+/* A secret given with --secret: its value comes from a file or from an
+ * environment variable, read when a RUN step mounts it. */
+struct cb_secret_source
+{
+  char *id;
+  char *path; /* a file, or NULL */
+  char *env;  /* an environment variable, or NULL; wins over path */
+};
+
 struct cbuild_build_options
 {
   char *context_dir;
@@ -29,7 +41,20 @@ struct cbuild_build_options
   struct cb_output_spec *outputs;
   size_t n_outputs;
   char *root;
+  bool no_cache;                 /* run every step; still record the results */
+  struct cb_strv no_cache_filter; /* stages (lower-case names) built without the cache */
+  bool check_only;               /* run the build checks, not the build */
+  int jobs; /* stages built at the same time; 0: the number of online CPUs */
   struct cb_logger log;
+  struct cb_secret_source *secrets;
+  size_t n_secrets;
 };
+
+/* Reads the value of secret id into *value (malloc'd, NUL-terminated,
+ * *len bytes). *found is false, with *value NULL, when no --secret defines
+ * id. Errors name the id and the file or variable, never the value. The
+ * caller wipes the value with explicit_bzero before freeing it. */
+int cb_options_read_secret (const cbuild_build_options *opts, const char *id, char **value, size_t *len,
+                            bool *found, cbuild_error *err);
 
 #endif

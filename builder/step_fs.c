@@ -14,6 +14,7 @@
 #include "builder/rootfs.h"
 #include "builder/run_mount.h"
 #include "builder/runtime.h"
+#include "builder/step_cache.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -149,14 +150,17 @@ cb_image_mount_free (struct cb_image_mount *im)
 }
 
 /* Unmounts the step and records its upper directory as a layer, or as an
- * empty_layer history entry when the step changed nothing. */
+ * empty_layer history entry when the step changed nothing, and records the
+ * result in the cache under key. */
 static int
 fs_step_commit (struct cb_build *b, struct cb_stage *st, struct fs_step *fs, const char *created_by,
-                cbuild_error *err)
+                const char *key, cbuild_error *err)
 {
   cleanup_free char *created = cb_build_timestamp ();
+  struct cb_cache_entry entry = { 0 };
   struct cb_layer_desc desc;
   bool empty = false;
+  int ret;
 
   if (created == NULL)
     return cb_error_nomem (err);
@@ -165,11 +169,26 @@ fs_step_commit (struct cb_build *b, struct cb_stage *st, struct fs_step *fs, con
   fs->mounted = false;
   if (cb_layer_create_from_dir (b->store, fs->upper, &desc, &empty, err) < 0)
     return -1;
+  atomic_fetch_add (&b->shared->steps_run, 1);
+  entry.empty = empty;
   if (empty)
-    return cb_image_add_history (&st->image, created_by, created, err);
-  if (cb_snapshot_adopt (b->store, fs->upper, desc.diff_id, err) < 0)
+    ret = cb_image_add_history (&st->image, created_by, NULL, err);
+  else
+    {
+      snprintf (entry.created, sizeof entry.created, "%s", created);
+      memcpy (entry.digest, desc.digest, sizeof entry.digest);
+      memcpy (entry.diff_id, desc.diff_id, sizeof entry.diff_id);
+      entry.size = desc.size;
+      ret = cb_snapshot_adopt (b->store, fs->upper, desc.diff_id, err);
+      if (ret == 0)
+        ret = cb_image_add_layer (&st->image, desc.digest, desc.size, desc.diff_id, created_by, created, err);
+    }
+  if (ret < 0)
     return -1;
-  return cb_image_add_layer (&st->image, desc.digest, desc.size, desc.diff_id, created_by, created, err);
+  cb_step_cache_advance (st, key);
+  /* The entry is written last, after the layer blob and snapshot, so that
+   * an interrupted step never leaves an entry behind. */
+  return cb_cache_record (b->store, key, &entry, err);
 }
 
 static const char *
@@ -326,6 +345,8 @@ cb_step_run (struct cb_build *b, struct cb_stage *st, const struct cb_instructio
   const struct cb_heredoc *script = NULL;
   struct cb_run_mounts mounts = { 0 };
   struct fs_step fs = { 0 };
+  char key[CB_DIGEST_SIZE];
+  bool hit = false;
   int exit_code = 0;
   int ret;
 
@@ -334,6 +355,11 @@ cb_step_run (struct cb_build *b, struct cb_stage *st, const struct cb_instructio
   if (cb_heredoc_run_args (st, ins, &argv, &script, err) < 0 || run_env (b, st, &env, err) < 0
       || run_history (st, &argv, &msg, err) < 0)
     return -1;
+  if (cb_step_key_run (b, st, ins, &argv, &env, key, err) < 0
+      || cb_step_cache_use (b, st, key, cb_buf_str (&msg), &hit, err) < 0)
+    return -1;
+  if (hit)
+    return 0;
   ret = cb_run_mounts_prepare (b, st, ins, &mounts, err);
   if (ret == 0 && script)
     ret = cb_heredoc_mount_script (b, &mounts, script, err);
@@ -345,7 +371,7 @@ cb_step_run (struct cb_build *b, struct cb_stage *st, const struct cb_instructio
     ret = run_failed (b, &argv, exit_code, err);
   cb_run_mounts_release (&mounts);
   if (ret == 0)
-    ret = fs_step_commit (b, st, &fs, cb_buf_str (&msg), err);
+    ret = fs_step_commit (b, st, &fs, cb_buf_str (&msg), key, err);
   fs_step_release (&fs);
   return ret;
 }
@@ -419,18 +445,14 @@ check_copy_flags (const struct cb_instruction *ins, bool is_add, cbuild_error *e
   return 0;
 }
 
-/* Mounts the image of the stage --from names as the source tree. */
+/* Resolves --from to an earlier stage (built first) or an image reference
+ * (pulled), so that the image to copy from and its cache key are known. */
 static int
-mount_from_stage (struct cb_build *b, struct cb_stage *st, const char *from, struct fs_step *src,
-                  cbuild_error *err)
+resolve_from_stage (struct cb_build *b, struct cb_stage *st, const char *from, struct cb_image **image,
+                    const char **from_key, cbuild_error *err)
 {
-  struct cb_stage *other = cb_build_find_stage (b, from, st->first);
-
-  if (other == NULL || other == st)
-    return cb_error_set (err, CBUILD_ERR_INVALID, "COPY --from='%s': no such stage before this one (copying from an image is not supported yet)", from);
-  if (cb_build_stage (b, other, err) < 0)
-    return -1;
-  return mount_image (b, &other->image, src, err);
+  *image = cb_build_source_image (b, st, from, from_key, err);
+  return *image ? 0 : -1;
 }
 
 /* "COPY [flags] SOURCES... <<HEREDOCS... DEST # buildkit": BuildKit lists
@@ -483,6 +505,10 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
   cleanup_free const struct cb_heredoc **docs = calloc (ins->n_args + 1, sizeof *docs);
   struct cb_copy_request req = { 0 };
   struct fs_step fs = { 0 }, src = { 0 };
+  struct cb_image *from_image = NULL;
+  const char *from_key = NULL;
+  char key[CB_DIGEST_SIZE];
+  bool hit = false;
   size_t n_docs = 0;
   const char *from = cb_instruction_flag (ins, "from");
   const char *chown = cb_instruction_flag (ins, "chown");
@@ -504,9 +530,18 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
   req.workdir = stage_workdir (st);
   req.is_add = is_add;
 
-  ret = from ? mount_from_stage (b, st, from, &src, err) : 0;
-  if (ret == 0 && from)
+  ret = from ? resolve_from_stage (b, st, from, &from_image, &from_key, err) : 0;
+  if (ret == 0)
+    ret = cb_step_key_copy (b, st, ins, &req, from_key, docs, n_docs, key, err);
+  if (ret == 0)
+    ret = cb_step_cache_use (b, st, key, cb_buf_str (&msg), &hit, err);
+  if (ret < 0 || hit)
+    return ret;
+  if (from_image)
     {
+      ret = mount_image (b, from_image, &src, err);
+      if (ret == 0)
+        ret = cb_mount_make_readonly (src.merged, err);
       req.context_dir = src.merged;
       req.ignore = NULL;
     }
@@ -522,7 +557,7 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
   if (ret == 0 && n_docs > 0)
     ret = cb_heredoc_copy (b, st, &req, docs, n_docs, err);
   if (ret == 0)
-    ret = fs_step_commit (b, st, &fs, cb_buf_str (&msg), err);
+    ret = fs_step_commit (b, st, &fs, cb_buf_str (&msg), key, err);
   fs_step_release (&fs);
   fs_step_release (&src);
   return ret;
@@ -538,6 +573,8 @@ cb_step_workdir (struct cb_build *b, struct cb_stage *st, const struct cb_instru
   cleanup_free gid_t *groups = NULL;
   struct fs_step fs = { 0 };
   const char *user = stage_user (st);
+  char key[CB_DIGEST_SIZE];
+  bool hit = false;
   uid_t uid = 0;
   gid_t gid = 0;
   size_t n_groups = 0;
@@ -553,10 +590,12 @@ cb_step_workdir (struct cb_build *b, struct cb_stage *st, const struct cb_instru
   if (cb_image_set_string (&st->image, "WorkingDir", wd, err) < 0)
     return -1;
   if (strcmp (wd, "/") == 0)
-    {
-      cleanup_free char *created = cb_build_timestamp ();
-      return created ? cb_image_add_history (&st->image, msg, created, err) : cb_error_nomem (err);
-    }
+    return cb_image_add_history (&st->image, msg, NULL, err);
+  if (cb_step_key_workdir (b, st, wd, user, key, err) < 0
+      || cb_step_cache_use (b, st, key, msg, &hit, err) < 0)
+    return -1;
+  if (hit)
+    return 0;
 
   /* BuildKit creates the directory, owned by the current USER, as a layer
    * of its own; the layer is empty when the directory already exists. */
@@ -566,7 +605,7 @@ cb_step_workdir (struct cb_build *b, struct cb_stage *st, const struct cb_instru
   if (ret == 0)
     ret = cb_rootfs_mkdir_p (fs.merged, wd, 0755, uid, gid, err);
   if (ret == 0)
-    ret = fs_step_commit (b, st, &fs, msg, err);
+    ret = fs_step_commit (b, st, &fs, msg, key, err);
   fs_step_release (&fs);
   return ret;
 }

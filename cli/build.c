@@ -1,6 +1,7 @@
 /* cbuild build: flags to build options, log lines to the terminal. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,11 @@ enum
   OPT_INSECURE,
   OPT_RUNTIME,
   OPT_ROOT,
+  OPT_SECRET,
+  OPT_JOBS,
+  OPT_NO_CACHE,
+  OPT_NO_CACHE_FILTER,
+  OPT_CHECK,
   OPT_HELP,
 };
 
@@ -35,6 +41,11 @@ static const struct option build_options[] = {
   { "insecure-registry", required_argument, NULL, OPT_INSECURE },
   { "runtime", required_argument, NULL, OPT_RUNTIME },
   { "root", required_argument, NULL, OPT_ROOT },
+  { "secret", required_argument, NULL, OPT_SECRET },
+  { "jobs", required_argument, NULL, OPT_JOBS },
+  { "no-cache", no_argument, NULL, OPT_NO_CACHE },
+  { "no-cache-filter", required_argument, NULL, OPT_NO_CACHE_FILTER },
+  { "check", no_argument, NULL, OPT_CHECK },
   { "quiet", no_argument, NULL, 'q' },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 },
@@ -51,6 +62,24 @@ print_log (void *user_data, int level, const char *message)
     fprintf (stderr, "%s\n", message);
 }
 
+/* --jobs N: a number of stages, at least 1. */
+static int
+set_jobs (cbuild_build_options *opts, const char *arg, cbuild_error *err)
+{
+  char *end = NULL;
+  long jobs;
+
+  errno = 0;
+  jobs = strtol (arg, &end, 10);
+  if (errno != 0 || end == arg || *end != '\0' || jobs < 1 || jobs > INT_MAX)
+    {
+      err->code = CBUILD_ERR_INVALID;
+      snprintf (err->message, sizeof err->message, "invalid --jobs '%s': expected a positive number", arg);
+      return -1;
+    }
+  return cbuild_build_options_set_jobs (opts, (int) jobs, err);
+}
+
 /* Applies one flag to the options; returns 0, or the exit status. */
 static int
 apply_flag (cbuild_build_options *opts, int c, const char *arg, int *quiet, cbuild_error *err)
@@ -63,12 +92,17 @@ apply_flag (cbuild_build_options *opts, int c, const char *arg, int *quiet, cbui
     case 't': ret = cbuild_build_options_add_tag (opts, arg, err); break;
     case OPT_BUILD_ARG: ret = cbuild_build_options_add_build_arg (opts, arg, err); break;
     case OPT_TARGET: ret = cbuild_build_options_set_target (opts, arg, err); break;
+    case OPT_NO_CACHE: cbuild_build_options_set_no_cache (opts, 1); break;
+    case OPT_NO_CACHE_FILTER: ret = cbuild_build_options_add_no_cache_filter (opts, arg, err); break;
+    case OPT_CHECK: cbuild_build_options_set_check_only (opts, 1); break;
     case OPT_PUSH: cbuild_build_options_set_push (opts, 1); break;
     case OPT_OUTPUT: ret = cbuild_build_options_add_output (opts, arg, err); break;
     case OPT_MIRROR: ret = cbuild_build_options_add_registry_mirror (opts, arg, err); break;
     case OPT_INSECURE: ret = cbuild_build_options_add_insecure_registry (opts, arg, err); break;
     case OPT_RUNTIME: ret = cbuild_build_options_set_runtime (opts, arg, err); break;
     case OPT_ROOT: ret = cbuild_build_options_set_root (opts, arg, err); break;
+    case OPT_SECRET: ret = cbuild_build_options_add_secret (opts, arg, err); break;
+    case OPT_JOBS: ret = set_jobs (opts, arg, err); break;
     case 'q': *quiet = 1; break;
     case 'h': fputs (cli_help_text (), stdout); return 1;
     default: return 2;

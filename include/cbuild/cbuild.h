@@ -60,8 +60,11 @@ enum cbuild_log_level
   CBUILD_LOG_WARN,
 };
 
-/* Called for every log line. The message has no trailing newline. It may be
- * called from the thread that runs cbuild_build only. */
+/* Called for every log line. The message has no trailing newline. Stages
+ * are built in worker threads, so it may be called from any of them, but
+ * never from two threads at once: calls are serialized. When the
+ * Dockerfile has several stages, a stage's lines start with its name, or
+ * "stage-N" for an unnamed one ("[builder 2/5] RUN make"). */
 typedef void (*cbuild_log_fn) (void *user_data, int level, const char *message);
 
 typedef struct cbuild_build_options cbuild_build_options;
@@ -90,6 +93,27 @@ CBUILD_API void cbuild_build_options_set_push (cbuild_build_options *opts, int p
 /* An output, as the --output flag takes it: "type=oci,dest=FILE" writes an
  * OCI archive, "type=oci,dest=DIR,tar=false" an OCI layout directory. */
 CBUILD_API int cbuild_build_options_add_output (cbuild_build_options *opts, const char *spec, cbuild_error *err);
+/* A secret for RUN --mount=type=secret, as docker build's --secret takes
+ * it: "id=ID,src=FILE" reads a file, "id=ID,env=NAME" an environment
+ * variable, and a bare "id=ID" the variable ID when it is set, else the
+ * file ID. "type=file" or "type=env" may be given too. A file must exist
+ * and be at most 500 KiB now. The value is read when a RUN step needs it
+ * and never reaches the image, its history or the log. Repeatable: the
+ * last definition of an id wins. */
+CBUILD_API int cbuild_build_options_add_secret (cbuild_build_options *opts, const char *spec, cbuild_error *err);
+/* How many independent stages are built at the same time; 0 (the default)
+ * means the number of online CPUs. Fails for a negative number. */
+CBUILD_API int cbuild_build_options_set_jobs (cbuild_build_options *opts, int jobs, cbuild_error *err);
+/* Runs every step instead of taking results from the build cache; the
+ * results are still recorded for later builds. */
+CBUILD_API void cbuild_build_options_set_no_cache (cbuild_build_options *opts, int no_cache);
+/* Builds the named stage without the cache; repeatable. */
+CBUILD_API int cbuild_build_options_add_no_cache_filter (cbuild_build_options *opts, const char *stage,
+                                                         cbuild_error *err);
+/* Runs only the Dockerfile's build checks: cbuild_build then reports every
+ * warning through the log callback and fails with CBUILD_ERR_INVALID when
+ * any check fired, without building. */
+CBUILD_API void cbuild_build_options_set_check_only (cbuild_build_options *opts, int check_only);
 /* The state directory (blobs, snapshots, image store); default
  * $XDG_DATA_HOME/cbuild, or ~/.local/share/cbuild. */
 CBUILD_API int cbuild_build_options_set_root (cbuild_build_options *opts, const char *dir, cbuild_error *err);
@@ -111,6 +135,31 @@ CBUILD_API void cbuild_build_result_free (cbuild_build_result *result);
  * returns its syntax tree as JSON (malloc'd, freed with free()). The shape
  * is documented in docs/parse-json.md. */
 CBUILD_API char *cbuild_parse_dockerfile_json (const char *text, size_t len, const char *name, cbuild_error *err);
+
+/* Bytes the state directory uses, by kind. */
+typedef struct cbuild_disk_usage
+{
+  long long images;       /* blobs of the images named in the local store */
+  long long cache;        /* blobs that only build cache entries keep */
+  long long unreferenced; /* blobs that nothing needs */
+  long long snapshots;    /* extracted layers that RUN and COPY stack */
+  long long cache_mounts; /* RUN --mount=type=cache directories */
+  long long temporary;    /* work directories of running or killed builds */
+  size_t cache_entries;
+} cbuild_disk_usage;
+
+/* Measures the state directory root (NULL: the default one). */
+CBUILD_API int cbuild_disk_usage_get (const char *root, cbuild_disk_usage *out, cbuild_error *err);
+
+/* Removes build cache from root (NULL: the default one): cache entries not
+ * used for older_than_seconds (0: no age limit), then the oldest ones while
+ * the cache is over keep_storage bytes (0: no size limit); with both 0,
+ * every entry and the cache mounts. Then removes blobs and snapshots that
+ * neither a named image nor a kept entry needs. Fails without removing
+ * anything while a build uses root. *freed (may be NULL) receives the
+ * bytes removed. */
+CBUILD_API int cbuild_prune (const char *root, long long keep_storage, long long older_than_seconds,
+                             long long *freed, cbuild_error *err);
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 CBUILD_API const char *cbuild_version (void);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Multi-stage builds as a graph: independent stages run at the same time,
-# --target runs only the stages it needs, COPY --from takes a stage or an
-# image from the registry, a compiled binary goes into a FROM scratch image
-# that runc runs, one failing stage stops the build, and the platform ARGs
-# reach RUN.
+# Multi-stage builds as a graph. Independent stages run at the same time,
+# and --target runs only the stages it needs. COPY --from takes a stage or
+# an image from the registry, so a compiled binary goes into a FROM scratch
+# image that runc runs. One failing stage stops the build. Global,
+# platform and stage ARGs reach FROM and RUN as in docker build, and
+# ONBUILD triggers fire once per child stage.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 IMAGE="$REGISTRY/e2e/multistage"
@@ -25,10 +26,10 @@ unpack_image() {
   umoci unpack --image "$dir/layout:e2e" "$dir/bundle" >&2 || fail "umoci unpack $ref failed"
 }
 
-# Two stages that each sleep 3 s between two readings of /proc/uptime
-# (seconds, the same clock in every container), a base stage they share,
-# and a final stage that copies their readings, an image file and a file
-# of stage 0.
+# Two stages that each sleep 3 s between two readings of /proc/uptime,
+# which is the same clock in every container. They share a base stage, and
+# a final stage copies their readings, a file of an image and a file of
+# stage 0.
 write_parallel_context() {
   make_context parallel <<'EOF'
 FROM busybox AS base
@@ -81,12 +82,13 @@ case_parallel_stages() {
   assert_eq 0 "$OVERLAP" "the two sleeping stages overlap with --jobs 1"
 }
 
-# A server on 127.0.0.1 that appends the path of each GET to a file, so
-# that a RUN step (which shares the host's network) leaves a trace.
+# Start a server on 127.0.0.1 that appends the path of each GET to
+# LOG_FILE, so that a RUN step (which shares the host's network) leaves a
+# trace, and set MARKER_PORT to its port.
 start_marker_server() {
   local log_file="$1" port_file="$TEST_TMP/marker.port"
   /usr/bin/python3 -c '
-import http.server, sys
+import http.server, os, sys
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         with open(sys.argv[1], "a") as f:
@@ -99,22 +101,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
 server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
 with open(sys.argv[2] + ".tmp", "w") as f:
     f.write(str(server.server_address[1]))
-import os; os.rename(sys.argv[2] + ".tmp", sys.argv[2])
-server.serve_forever()' "$log_file" "$port_file" &
-  MARKER_PID=$!
-  on_exit "kill $MARKER_PID"
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+server.serve_forever()' "$log_file" "$port_file" </dev/null >/dev/null 2>&1 &
+  on_exit "kill $!"
   for _ in $(seq 50); do
     [[ -s "$port_file" ]] && break
     sleep 0.1
   done
   [[ -s "$port_file" ]] || fail "the marker server did not start"
-  cat "$port_file"
+  MARKER_PORT=$(cat "$port_file")
 }
 
 case_target_skips_stages() {
   local markers="$TEST_TMP/markers" port ctx err
   touch "$markers"
-  port=$(start_marker_server "$markers")
+  start_marker_server "$markers"
+  port=$MARKER_PORT
   ctx=$(make_context target <<EOF
 FROM busybox AS needed
 RUN wget -q -O /dev/null http://127.0.0.1:$port/needed-ran && echo needed > /needed.txt
@@ -219,23 +221,64 @@ EOF
   assert_not_pushed "$IMAGE:failed"
 }
 
-case_platform_args() {
+# Global ARGs reach every FROM, and a stage gets one only after declaring
+# it again. The platform ARGs are global ARGs that need no declaration.
+case_args_and_platform() {
   local ctx err expected
   ctx=$(make_context platform <<'EOF'
 ARG BASE=busybox
+ARG GREETING=hello
 FROM --platform=$BUILDPLATFORM ${BASE} AS plat
 ARG TARGETARCH
 ARG TARGETPLATFORM
 ARG BUILDPLATFORM
 ARG BUILDOS
+ARG GREETING
 RUN echo "target=$TARGETPLATFORM arch=$TARGETARCH build=$BUILDPLATFORM os=$BUILDOS undeclared=${TARGETOS:-unset}"
+RUN echo "greeting=$GREETING"
+
+FROM plat AS child
+RUN echo "child-greeting=${GREETING:-unset} child-arch=${TARGETARCH:-unset}"
 EOF
   )
-  cbuild_build "$ctx" >"$TEST_TMP/platform.out" 2>"$TEST_TMP/platform.err" ||
+  cbuild_build --build-arg GREETING=hi "$ctx" >"$TEST_TMP/platform.out" 2>"$TEST_TMP/platform.err" ||
     fail "platform ARG build failed: $(tail -n 20 "$TEST_TMP/platform.err")"
   err=$(cat "$TEST_TMP/platform.err")
   expected="target=linux/$ARCH arch=$ARCH build=linux/$ARCH os=linux undeclared=unset"
-  assert_contains "$err" "$expected" "platform ARGs in RUN"
+  assert_contains "$err" "[plat 7/8] $expected" "platform ARGs in RUN"
+  assert_contains "$err" "[plat 8/8] greeting=hi" "a global ARG declared again in the stage"
+  assert_contains "$err" "[child 2/2] child-greeting=unset child-arch=unset" "ARGs in a stage built on a stage"
+}
+
+# ONBUILD triggers of a stage run once in each stage built on it, and
+# neither in the stage that declares them nor in later descendants.
+case_onbuild_triggers() {
+  local ctx err
+  ctx=$(make_context onbuild <<'EOF'
+FROM busybox AS parent
+ONBUILD RUN echo trigger-ran > /trigger.txt
+ONBUILD ENV FROM_TRIGGER=1
+RUN test ! -e /trigger.txt && echo parent-has-no-trigger
+
+FROM parent AS one
+RUN cat /trigger.txt
+
+FROM parent AS two
+RUN cat /trigger.txt
+
+FROM one
+COPY --from=two /trigger.txt /two.txt
+RUN cat /two.txt; echo "env=$FROM_TRIGGER"
+EOF
+  )
+  cbuild_build "$ctx" >"$TEST_TMP/onbuild.out" 2>"$TEST_TMP/onbuild.err" ||
+    fail "ONBUILD build failed: $(tail -n 20 "$TEST_TMP/onbuild.err")"
+  err=$(cat "$TEST_TMP/onbuild.err")
+  assert_contains "$err" "[parent 4/4] parent-has-no-trigger" "the stage that declares the triggers"
+  assert_contains "$err" "[one 4/4] trigger-ran" "trigger in stage one"
+  assert_contains "$err" "[two 4/4] trigger-ran" "trigger in stage two"
+  assert_contains "$err" "[stage-3 3/3] env=1" "trigger ENV in a later descendant"
+  assert_eq 2 "$(grep -c '^\[[a-z0-9-]* [0-9]*/[0-9]*\] RUN echo trigger-ran' <<<"$err")" "trigger runs"
 }
 
 case_foreign_platform() {
@@ -263,7 +306,8 @@ main() {
   case_parallel_stages
   case_target_skips_stages
   case_failure_stops_build
-  case_platform_args
+  case_args_and_platform
+  case_onbuild_triggers
   case_foreign_platform
   case_compile_then_copy
   log "PASS"

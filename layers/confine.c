@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,11 @@ cb_extract_clean_path (const char *name, char **out, cbuild_error *err)
       if (*p == '/')
         p++;
     }
+  /* The kernel resolves no path of PATH_MAX bytes or more, and an error
+   * that quoted all of it would lose its reason to the message size limit. */
+  if (path.len >= PATH_MAX)
+    return cb_error_set (err, CBUILD_ERR_INVALID, "invalid path '%.64s...' in layer: longer than %d bytes", name,
+                         PATH_MAX);
   *out = cb_buf_detach (&path);
   return 0;
 }

@@ -27,6 +27,8 @@ struct cb_extract
   struct cb_dir_time *dirs;
   size_t n_dirs;
   size_t cap_dirs;
+  size_t *dir_slots; /* hash table of dirs: index + 1, or 0 for a free slot */
+  size_t n_slots;    /* a power of two */
 };
 
 /* Turns a tar entry name into a path relative to the destination: leading
@@ -46,6 +48,11 @@ int cb_extract_remove (int dirfd, const char *name, cbuild_error *err);
 
 /* Writes one entry (and, for a regular file, its data from x->tar). */
 int cb_extract_entry (struct cb_extract *x, struct archive_entry *entry, cbuild_error *err);
+
+/* Records times for the directory path (cleaned), to be set by
+ * cb_extract_finish_dirs. A path recorded before gets the new times. */
+int cb_extract_defer_dir_times (struct cb_extract *x, const char *path, const struct timespec times[2],
+                                cbuild_error *err);
 
 /* Sets the times of the directories recorded by cb_extract_entry. */
 int cb_extract_finish_dirs (struct cb_extract *x, cbuild_error *err);

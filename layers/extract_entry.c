@@ -175,35 +175,13 @@ extract_file (struct cb_extract *x, struct archive_entry *e, const struct target
   return 0;
 }
 
-static int
-defer_dir_times (struct cb_extract *x, struct archive_entry *e, const char *path, cbuild_error *err)
-{
-  struct cb_dir_time *d;
-
-  if (x->n_dirs == x->cap_dirs)
-    {
-      size_t cap = x->cap_dirs ? x->cap_dirs * 2 : 64;
-      struct cb_dir_time *p = realloc (x->dirs, cap * sizeof *p);
-      if (p == NULL)
-        return cb_error_nomem (err);
-      x->dirs = p;
-      x->cap_dirs = cap;
-    }
-  d = &x->dirs[x->n_dirs];
-  d->path = strdup (path);
-  if (d->path == NULL)
-    return cb_error_nomem (err);
-  entry_times (e, d->times);
-  x->n_dirs++;
-  return 0;
-}
-
 /* A directory entry over an existing directory only updates its
  * metadata; over anything else it replaces it. */
 static int
 extract_dir (struct cb_extract *x, struct archive_entry *e, const struct target *t, cbuild_error *err)
 {
   cleanup_close int fd = -1;
+  struct timespec times[2];
   struct stat st;
 
   if (fstatat (t->dirfd, t->base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR (st.st_mode)
@@ -216,7 +194,8 @@ extract_dir (struct cb_extract *x, struct archive_entry *e, const struct target 
     return cb_error_sys (err, errno, "open directory '%s'", t->path);
   if (apply_metadata_fd (fd, e, t, err) < 0)
     return -1;
-  return defer_dir_times (x, e, t->path, err);
+  entry_times (e, times);
+  return cb_extract_defer_dir_times (x, t->path, times, err);
 }
 
 static int
@@ -349,12 +328,14 @@ static int
 extract_root (struct cb_extract *x, struct archive_entry *e, cbuild_error *err)
 {
   struct target t = { ".", x->rootfd, "." };
+  struct timespec times[2];
 
   if (archive_entry_filetype (e) != AE_IFDIR)
     return cb_error_set (err, CBUILD_ERR_INVALID, "the root entry of the layer is not a directory");
   if (apply_metadata_fd (x->rootfd, e, &t, err) < 0)
     return -1;
-  return defer_dir_times (x, e, "", err);
+  entry_times (e, times);
+  return cb_extract_defer_dir_times (x, "", times, err);
 }
 
 int
@@ -380,55 +361,4 @@ cb_extract_entry (struct cb_extract *x, struct archive_entry *e, cbuild_error *e
     return cb_error_prefix (err, "extract '%s'", path);
   t = (struct target) { path, dirfd, slash ? slash + 1 : path };
   return extract_at (x, e, &t, err);
-}
-
-/* Sets one recorded directory's times through its parent, without
- * following its name: a later entry may have replaced it by a symlink. */
-static int
-set_dir_times (struct cb_extract *x, struct cb_dir_time *d, cbuild_error *err)
-{
-  cleanup_close int dirfd = -1;
-  cbuild_error open_err = { 0 };
-  char *slash = strrchr (d->path, '/');
-  const char *base = slash ? slash + 1 : d->path;
-
-  if (d->path[0] == '\0')
-    return futimens (x->rootfd, d->times) < 0 ? cb_error_sys (err, errno, "set the times of '.'") : 0;
-  if (slash)
-    *slash = '\0';
-  dirfd = cb_extract_open_dir (x->rootfd, slash ? d->path : "", false, &open_err);
-  if (slash)
-    *slash = '/';
-  /* A later entry of the layer may have removed or replaced a parent. */
-  if (dirfd < 0 && (open_err.sys_errno == ENOENT || open_err.sys_errno == ENOTDIR))
-    return 0;
-  if (dirfd < 0)
-    {
-      if (err)
-        *err = open_err;
-      return -1;
-    }
-  if (utimensat (dirfd, base, d->times, AT_SYMLINK_NOFOLLOW) < 0 && errno != ENOENT)
-    return cb_error_sys (err, errno, "set the times of '%s'", d->path);
-  return 0;
-}
-
-int
-cb_extract_finish_dirs (struct cb_extract *x, cbuild_error *err)
-{
-  for (size_t i = 0; i < x->n_dirs; i++)
-    if (set_dir_times (x, &x->dirs[i], err) < 0)
-      return -1;
-  return 0;
-}
-
-void
-cb_extract_release (struct cb_extract *x)
-{
-  for (size_t i = 0; i < x->n_dirs; i++)
-    free (x->dirs[i].path);
-  free (x->dirs);
-  x->dirs = NULL;
-  x->n_dirs = 0;
-  x->cap_dirs = 0;
 }

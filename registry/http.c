@@ -296,6 +296,17 @@ build_headers (const struct cb_http_request *req, struct curl_slist **list, cbui
   return 0;
 }
 
+/* A server that sends 2 bytes a second never trips the stall limit, so
+ * small exchanges also get a total limit. Blobs can be gigabytes on a
+ * slow link, and only the stall limit bounds their transfers. */
+long
+cb_http_total_timeout (const struct cb_http_request *req)
+{
+  if (req->timeout_s > 0)
+    return req->timeout_s;
+  return req->blob == NULL && req->body_fd < 0 ? CB_HTTP_SMALL_TIMEOUT_S : 0L;
+}
+
 static void
 set_options (CURL *curl, struct transfer *t, char *errbuf, struct curl_slist *headers)
 {
@@ -310,6 +321,7 @@ set_options (CURL *curl, struct transfer *t, char *errbuf, struct curl_slist *he
   curl_easy_setopt (curl, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
   curl_easy_setopt (curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt (curl, CURLOPT_LOW_SPEED_TIME, STALL_TIMEOUT_S);
+  curl_easy_setopt (curl, CURLOPT_TIMEOUT, cb_http_total_timeout (req));
   /* libcurl (7.58 and later) sends a custom Authorization header only to
    * the host of the first request, so registry credentials do not leak to
    * the storage host a blob download is redirected to. */
@@ -324,8 +336,8 @@ set_options (CURL *curl, struct transfer *t, char *errbuf, struct curl_slist *he
 }
 
 static int
-transport_error (CURL *curl, CURLcode rc, const char *errbuf, struct cb_http_response *resp,
-                 cbuild_error *err)
+transport_error (CURL *curl, CURLcode rc, const char *errbuf, const char *request_url,
+                 struct cb_http_response *resp, cbuild_error *err)
 {
   const char *url = NULL;
   cleanup_free char *host = NULL;
@@ -335,6 +347,10 @@ transport_error (CURL *curl, CURLcode rc, const char *errbuf, struct cb_http_res
   curl_easy_getinfo (curl, CURLINFO_EFFECTIVE_URL, &url);
   curl_easy_getinfo (curl, CURLINFO_OS_ERRNO, &os_errno);
   host = url ? cb_http_url_authority (url) : NULL;
+  /* A redirect to a URL without a host (file:///etc/passwd) leaves the
+   * registry that sent it as the one to name. */
+  if (host == NULL)
+    host = cb_http_url_authority (request_url);
   resp->transport_error = rc != CURLE_TOO_MANY_REDIRECTS && rc != CURLE_UNSUPPORTED_PROTOCOL;
   switch (rc)
     {
@@ -381,7 +397,7 @@ cb_http_perform (CURL *curl, const struct cb_http_request *req,
   if (t.failed)
     ret = -1;
   else if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && t.drain_stopped))
-    ret = transport_error (curl, rc, errbuf, resp, err);
+    ret = transport_error (curl, rc, errbuf, req->url, resp, err);
   else
     curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &resp->status);
 

@@ -17,6 +17,10 @@
 #define CB_HTTP_HEADER_VALUE_MAX 8192
 /* Error bodies are read up to this size for the registry's message. */
 #define CB_HTTP_ERROR_BODY_MAX 4096
+/* Manifests, configs, tokens and upload sessions are small, so an exchange
+ * of them that takes longer than this is a server that drips bytes just
+ * above the stall limit. */
+#define CB_HTTP_SMALL_TIMEOUT_S 300L
 
 struct cb_http_request
 {
@@ -39,6 +43,10 @@ struct cb_http_request
   struct cb_buf *out;
   struct cb_blob_writer *blob;
   int64_t blob_max;
+
+  /* Limit on the whole exchange in seconds; 0 means the default of
+   * cb_http_total_timeout. */
+  long timeout_s;
 };
 
 #define CB_HTTP_REQUEST_INIT { .method = "GET", .body_fd = -1 }
@@ -63,6 +71,11 @@ struct cb_http_response
  * the error of the body's destination (a full buffer, a failed write). */
 int cb_http_perform (CURL *curl, const struct cb_http_request *req,
                      struct cb_http_response *resp, cbuild_error *err);
+
+/* Returns the limit in seconds on the whole exchange of req, 0 for none:
+ * req->timeout_s when set, else CB_HTTP_SMALL_TIMEOUT_S unless a blob is
+ * sent from a file or received into a blob writer. */
+long cb_http_total_timeout (const struct cb_http_request *req);
 
 /* Returns the "host[:port]" of url (malloc'd), or NULL when url does not
  * parse. */

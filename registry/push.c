@@ -60,6 +60,7 @@ start_upload (struct push *p, cbuild_error *err)
   cleanup_free char *url = cb_endpoint_url (&p->ep, p->ref->path, "blobs", "uploads/", err);
   cleanup_free struct cb_http_response *resp = NULL;
   struct cb_http_request req = CB_HTTP_REQUEST_INIT;
+  char *location;
 
   if (url == NULL)
     return NULL;
@@ -80,7 +81,17 @@ start_upload (struct push *p, cbuild_error *err)
     }
   /* The Location may be relative ("/v2/...") and may carry a query of
    * its own, to which the digest is appended. */
-  return cb_http_resolve_url (url, resp->location, NULL, err);
+  location = cb_http_resolve_url (url, resp->location, NULL, err);
+  /* libcurl rejects other schemes (file:, ftp:) as well, but its message
+   * names no registry. */
+  if (location && strncmp (location, "http://", 7) != 0 && strncmp (location, "https://", 8) != 0)
+    {
+      cb_error_set (err, CBUILD_ERR_REGISTRY, "registry %s returned an upload location that is not http or https: '%s'",
+                    p->ep.host, location);
+      free (location);
+      return NULL;
+    }
+  return location;
 }
 
 static int

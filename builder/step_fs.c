@@ -15,6 +15,7 @@
 #include "builder/run_mount.h"
 #include "builder/runtime.h"
 #include "builder/step_cache.h"
+#include "builder/upper_prune.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -28,6 +29,8 @@ struct fs_step
   char *upper;  /* becomes the layer */
   char *work;   /* overlay's work directory */
   char *merged; /* the root file system the step changes */
+  char **lowers; /* the snapshot directories below it, top first */
+  size_t n_lowers;
   bool mounted;
 };
 
@@ -44,6 +47,9 @@ fs_step_release (struct fs_step *fs)
   free (fs->upper);
   free (fs->work);
   free (fs->merged);
+  for (size_t i = 0; i < fs->n_lowers; i++)
+    free (fs->lowers[i]);
+  free (fs->lowers);
   memset (fs, 0, sizeof *fs);
 }
 
@@ -105,9 +111,8 @@ mount_image (struct cb_build *b, struct cb_image *img, struct fs_step *fs, cbuil
     ret = cb_overlay_mount ((const char *const *) lowers, n, fs->upper, fs->work, fs->merged, err);
   if (ret == 0)
     fs->mounted = true;
-  for (size_t i = 0; i < n; i++)
-    free (lowers[i]);
-  free (lowers);
+  fs->lowers = lowers;
+  fs->n_lowers = n;
   return ret;
 }
 
@@ -167,6 +172,8 @@ fs_step_commit (struct cb_build *b, struct cb_stage *st, struct fs_step *fs, con
   if (cb_overlay_unmount (fs->merged, err) < 0)
     return -1;
   fs->mounted = false;
+  if (cb_upper_drop_unchanged_dirs (fs->upper, fs->lowers, fs->n_lowers, err) < 0)
+    return -1;
   if (cb_layer_create_from_dir (b->store, fs->upper, &desc, &empty, err) < 0)
     return -1;
   atomic_fetch_add (&b->shared->steps_run, 1);

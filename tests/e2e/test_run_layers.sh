@@ -21,6 +21,7 @@ COPY dir/ /copied/
 RUN chown 1000:1000 /work
 USER 1000
 RUN id -u >/work/uid
+RUN true
 DOCKERFILE
 
 ref="$REGISTRY/e2e/layers:1"
@@ -46,4 +47,10 @@ assert_eq "0 0" "$(stat -c '%u %g' "$rootfs/copied/sub/file.txt")" "COPY owner"
 # Mount points the runtime needed must not leak into layers.
 assert_missing "$rootfs/etc/resolv.conf" "bind-mount target /etc/resolv.conf"
 assert_missing "$rootfs/etc/hosts" "bind-mount target /etc/hosts"
+# A RUN that changes nothing adds no layer, even though the runtime had
+# to create (and cbuild then removed) mount points such as /etc/hosts.
+skopeo inspect --tls-verify=false --raw --config "docker://$ref" >"$TEST_TMP/config.json" ||
+  fail "skopeo inspect --config failed"
+last_empty=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["history"][-1].get("empty_layer", False))' "$TEST_TMP/config.json")
+assert_eq "True" "$last_empty" "empty_layer of a RUN that changes nothing"
 log "ok"

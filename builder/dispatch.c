@@ -151,7 +151,7 @@ dispatch_cmd (struct cb_stage *st, const struct cb_instruction *ins, bool entryp
 
 /* Appends each port of "80", "80/udp" or "8000-8002/tcp" to ExposedPorts. */
 static int
-expose_port (struct cb_stage *st, const char *word, struct cb_buf *msg, cbuild_error *err)
+expose_port (struct cb_stage *st, const char *word, struct cb_strv *ports, cbuild_error *err)
 {
   cleanup_free char *copy = strdup (word);
   char *proto, *dash, *end;
@@ -185,7 +185,7 @@ expose_port (struct cb_stage *st, const char *word, struct cb_buf *msg, cbuild_e
       snprintf (key, sizeof key, "%lu/%s", port, proto ? proto : "tcp");
       if (cb_image_set_member (&st->image, "ExposedPorts", key, NULL, err) < 0)
         return -1;
-      if (cb_buf_printf (msg, err, "%s%s:{}", msg->len > 11 ? " " : "", key) < 0)
+      if (!cb_strv_contains (ports, key) && cb_strv_push (ports, key, err) < 0)
         return -1;
     }
   return 0;
@@ -193,10 +193,30 @@ expose_port (struct cb_stage *st, const char *word, struct cb_buf *msg, cbuild_e
 
 /* EXPOSE and VOLUME: each word, after expansion, goes into an object. */
 static int
+compare_strings (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* "EXPOSE map[53/udp:{} 8080/tcp:{}]": BuildKit prints the ports as Go
+ * prints a map, with sorted keys. */
+static int
+format_ports (struct cb_strv *ports, struct cb_buf *msg, cbuild_error *err)
+{
+  if (ports->len > 1)
+    qsort (ports->items, ports->len, sizeof *ports->items, compare_strings);
+  for (size_t i = 0; i < ports->len; i++)
+    if (cb_buf_printf (msg, err, "%s%s:{}", i ? " " : "", ports->items[i]) < 0)
+      return -1;
+  return 0;
+}
+
+static int
 dispatch_words (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins, bool expose,
                 cbuild_error *err)
 {
   cleanup_buf struct cb_buf msg = CB_BUF_INIT;
+  cleanup_strv struct cb_strv ports = CB_STRV_INIT;
 
   if (ins->n_args == 0)
     return cb_error_set (err, CBUILD_ERR_PARSE, "%s requires at least one argument", expose ? "EXPOSE" : "VOLUME");
@@ -207,7 +227,7 @@ dispatch_words (struct cb_build *b, struct cb_stage *st, const struct cb_instruc
       cleanup_free char *word = NULL;
       if (expand (b, st, ins->args[i], &word, err) < 0)
         return -1;
-      if (expose && expose_port (st, word, &msg, err) < 0)
+      if (expose && expose_port (st, word, &ports, err) < 0)
         return -1;
       if (expose)
         continue;
@@ -217,6 +237,8 @@ dispatch_words (struct cb_build *b, struct cb_stage *st, const struct cb_instruc
           || cb_buf_printf (&msg, err, "%s%s", i ? " " : "", word) < 0)
         return -1;
     }
+  if (expose && format_ports (&ports, &msg, err) < 0)
+    return -1;
   if (cb_buf_append_char (&msg, ']', err) < 0)
     return -1;
   return add_history (st, cb_buf_str (&msg), err);

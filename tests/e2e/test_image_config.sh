@@ -14,7 +14,7 @@ LABEL org.example.version=$VERSION maintainer="team"
 WORKDIR $APP_HOME
 WORKDIR sub
 USER 1000:1000
-EXPOSE 8080 9000-9001/udp
+EXPOSE 9000-9001/udp 8080
 VOLUME ["/data"]
 STOPSIGNAL SIGINT
 ENTRYPOINT ["/bin/sh", "-c"]
@@ -57,6 +57,7 @@ check '[h.get("empty_layer", False) for h in c["history"][-12:]]' \
 check 'len(c["rootfs"]["diff_ids"]) - len([h for h in c["history"] if not h.get("empty_layer")])' '0'
 check 'c["history"][-1]["created_by"].startswith("HEALTHCHECK")' 'true'
 check 'c["history"][-7]["created_by"]' '"USER 1000:1000"'
+check 'c["history"][-6]["created_by"]' '"EXPOSE map[8080/tcp:{} 9000/udp:{} 9001/udp:{}]"'
 
 # ENTRYPOINT drops the CMD inherited from the base image (busybox: sh).
 cat >"$ctx/Dockerfile" <<'DOCKERFILE'

@@ -143,6 +143,12 @@ cb_copy_context_path (const char *source)
   return strdup (clean[1] ? clean + 1 : ".");
 }
 
+static const char *
+source_name (const struct cb_copy_request *req)
+{
+  return req->source_name ? req->source_name : "the build context";
+}
+
 static int
 expand_sources (const struct copy_job *job, struct cb_strv *sources, cbuild_error *err)
 {
@@ -165,7 +171,7 @@ expand_sources (const struct copy_job *job, struct cb_strv *sources, cbuild_erro
       if (ret < 0)
         return -1;
       if (sources->len == before)
-        return cb_error_set (err, CBUILD_ERR_NOT_FOUND, "no files in the build context match '%s'",
+        return cb_error_set (err, CBUILD_ERR_NOT_FOUND, "no files in %s match '%s'", source_name (job->req),
                              job->req->sources[i]);
     }
   return 0;
@@ -309,7 +315,7 @@ copy_source (const struct copy_job *job, const char *rel, cbuild_error *err)
   struct stat st;
 
   if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP))
-    return cb_error_set (err, CBUILD_ERR_NOT_FOUND, "'%s' not found in the build context", rel);
+    return cb_error_set (err, CBUILD_ERR_NOT_FOUND, "'%s' not found in %s", rel, source_name (job->req));
   if (fd < 0 || fstat (fd, &st) < 0)
     return cb_error_sys (err, errno, "open '%s' in the build context", rel);
   resolved = cb_copy_resolved_path (job->context_real, fd, rel, err);

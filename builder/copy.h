@@ -23,6 +23,7 @@ struct cb_copy_request
   bool chmod_set;
   mode_t mode;
   bool is_add; /* ADD: local tar archives are extracted into dest */
+  const char *source_name; /* names the source tree in messages; NULL: "the build context" */
 };
 
 /* Copies as docker build does: a directory source copies its contents, a

@@ -514,6 +514,7 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
   struct fs_step fs = { 0 }, src = { 0 };
   struct cb_image *from_image = NULL;
   const char *from_key = NULL;
+  cleanup_free char *source_name = NULL;
   char key[CB_DIGEST_SIZE];
   bool hit = false;
   size_t n_docs = 0;
@@ -546,6 +547,9 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
     return ret;
   if (from_image)
     {
+      if (asprintf (&source_name, "'%s' (COPY --from)", from) < 0)
+        return cb_error_nomem (err);
+      req.source_name = source_name;
       ret = mount_image (b, from_image, &src, err);
       if (ret == 0)
         ret = cb_mount_make_readonly (src.merged, err);

@@ -96,6 +96,15 @@ case_copy_missing_file() {
   assert_contains "$CBUILD_ERROR" "nothere.txt" "COPY of a missing file: source"
 }
 
+case_copy_from_stage_missing() {
+  local ctx
+  ctx=$(make_context copy-from-missing $'FROM busybox AS tools\nFROM busybox\nCOPY --from=tools /nope /a\n')
+  run_failing_case copy-from-missing "$ctx"
+  assert_contains "$CBUILD_ERROR" "Dockerfile:3" "COPY --from of a missing path: location"
+  assert_contains "$CBUILD_ERROR" "'nope' not found in 'tools'" "COPY --from of a missing path: names the stage"
+  assert_not_contains "$CBUILD_ERROR" "build context" "COPY --from of a missing path: not the context"
+}
+
 case_copy_ignored_file() {
   local ctx
   ctx=$(make_context copy-ignored $'FROM busybox\nCOPY secret.env /secret.env\n')
@@ -169,6 +178,7 @@ main() {
   case_failing_run
   case_copy_missing_file
   case_copy_ignored_file
+  case_copy_from_stage_missing
   case_credentials
   log "PASS"
 }

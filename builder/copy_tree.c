@@ -14,6 +14,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/fs.h"
 
 #define COPY_CHUNK ((size_t) 128 << 10)
 #define PATH_BUF_MAX ((size_t) 64 << 10)
@@ -37,22 +38,6 @@ entry_mode (const struct stat *st, const struct cb_copy_meta *meta)
 }
 
 static int
-write_all (int fd, const char *data, size_t len)
-{
-  while (len > 0)
-    {
-      ssize_t n = write (fd, data, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return -1;
-      data += n;
-      len -= (size_t) n;
-    }
-  return 0;
-}
-
-static int
 copy_with_buffer (int src, int dst, const char *dest_path, cbuild_error *err)
 {
   cleanup_free char *buf = malloc (COPY_CHUNK);
@@ -68,7 +53,7 @@ copy_with_buffer (int src, int dst, const char *dest_path, cbuild_error *err)
         return cb_error_sys (err, errno, "read the source of '%s'", dest_path);
       if (n == 0)
         return 0;
-      if (write_all (dst, buf, (size_t) n) < 0)
+      if (cb_write_all (dst, buf, (size_t) n) < 0)
         return cb_error_sys (err, errno, "write '%s'", dest_path);
     }
 }

@@ -90,22 +90,6 @@ ensure_private_dir (const struct cb_mount_job *job, cbuild_error *err)
   return 0;
 }
 
-static int
-write_all (int fd, const char *data, size_t len)
-{
-  while (len > 0)
-    {
-      ssize_t n = write (fd, data, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return -1;
-      data += n;
-      len -= (size_t) n;
-    }
-  return 0;
-}
-
 /* Writes the value to a new file on the private tmpfs with the mount's
  * owner and mode; *path receives the file. */
 static int
@@ -122,7 +106,7 @@ write_secret_file (const struct cb_mount_job *job, const char *value, size_t len
   fd = open (*path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     return cb_error_sys (err, errno, "create '%s'", *path);
-  if (write_all (fd, value, len) < 0)
+  if (cb_write_all (fd, value, len) < 0)
     return cb_error_sys (err, errno, "write '%s'", *path);
   if (fchown (fd, m->uid >= 0 ? (uid_t) m->uid : 0, m->gid >= 0 ? (gid_t) m->gid : 0) < 0)
     return cb_error_sys (err, errno, "chown '%s'", *path);

@@ -35,8 +35,8 @@ cb_mkdir_p (const char *dir, mode_t mode, cbuild_error *err)
   return 0;
 }
 
-static int
-write_all (int fd, const void *data, size_t len)
+int
+cb_write_all (int fd, const void *data, size_t len)
 {
   const char *p = data;
 
@@ -64,7 +64,7 @@ cb_write_file_atomic (const char *path, const void *data, size_t len, mode_t mod
   fd = mkstemp (tmp);
   if (fd < 0)
     return cb_error_sys (err, errno, "create '%s'", tmp);
-  if (write_all (fd, data, len) < 0 || fchmod (fd, mode) < 0 || fsync (fd) < 0)
+  if (cb_write_all (fd, data, len) < 0 || fchmod (fd, mode) < 0 || fsync (fd) < 0)
     {
       int saved = errno;
       close (fd);

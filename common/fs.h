@@ -7,6 +7,10 @@
 
 #include <cbuild/cbuild.h>
 
+/* Writes all of data, retrying short and interrupted writes. Returns -1
+ * with errno set on failure. */
+int cb_write_all (int fd, const void *data, size_t len);
+
 /* Creates dir and its missing parents with mode. */
 int cb_mkdir_p (const char *dir, mode_t mode, cbuild_error *err);
 

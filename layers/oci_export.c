@@ -19,7 +19,7 @@
 #include "common/fs.h"
 #include "common/strv.h"
 #include "layers/archive_error.h"
-#include "layers/io.h"
+#include "common/fs.h"
 #include "layers/oci_index.h"
 
 #define MANIFEST_MAX ((size_t) 4 << 20)

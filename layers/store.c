@@ -11,7 +11,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fs.h"
-#include "layers/io.h"
+#include "common/fs.h"
 
 #define OCI_LAYOUT_JSON "{\"imageLayoutVersion\":\"1.0.0\"}"
 #define EMPTY_INDEX_JSON                                                      \

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "builder/cache_remote.h"
 #include "builder/export.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -56,18 +57,44 @@ cb_build_error_at (struct cb_build *b, const struct cb_instruction *ins, cbuild_
 }
 
 char *
-cb_build_timestamp (void)
+cb_build_timestamp (const struct cb_build *b)
 {
+  const char *epoch = cb_env_get (&b->opts->build_args, "SOURCE_DATE_EPOCH");
   struct timespec ts;
   struct tm tm;
   char *out = NULL;
 
   clock_gettime (CLOCK_REALTIME, &ts);
+  /* SOURCE_DATE_EPOCH pins the times of new history entries, so that a
+   * rebuild from scratch gives the same image (checked in setup). */
+  if (epoch)
+    {
+      ts.tv_sec = (time_t) strtoll (epoch, NULL, 10);
+      ts.tv_nsec = 0;
+    }
   gmtime_r (&ts.tv_sec, &tm);
-  if (asprintf (&out, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec) < 0)
+  if (epoch && asprintf (&out, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                         tm.tm_hour, tm.tm_min, tm.tm_sec) < 0)
+    return NULL;
+  if (!epoch && asprintf (&out, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                          tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec) < 0)
     return NULL;
   return out;
+}
+
+static int
+check_source_date_epoch (const struct cb_build *b, cbuild_error *err)
+{
+  const char *epoch = cb_env_get (&b->opts->build_args, "SOURCE_DATE_EPOCH");
+  char *end = NULL;
+
+  if (epoch == NULL)
+    return 0;
+  errno = 0;
+  if (epoch[0] < '0' || epoch[0] > '9' || strtoll (epoch, &end, 10) < 0 || *end != '\0' || errno != 0)
+    return cb_error_set (err, CBUILD_ERR_INVALID,
+                         "invalid SOURCE_DATE_EPOCH '%s': expected a number of seconds since 1970-01-01", epoch);
+  return 0;
 }
 
 static char *
@@ -266,7 +293,7 @@ setup (struct cb_build *b, const cbuild_build_options *opts, cbuild_error *err)
   b->work_lock_fd = -1;
   b->state_lock_fd = -1;
   cb_platform_host (&b->platform);
-  if (cb_build_platform_args (b, err) < 0 || open_context (b, err) < 0)
+  if (check_source_date_epoch (b, err) < 0 || cb_build_platform_args (b, err) < 0 || open_context (b, err) < 0)
     return -1;
   dockerfile = opts->dockerfile ? strdup (opts->dockerfile) : cb_path_join (b->context_dir, "Dockerfile");
   if (dockerfile == NULL)
@@ -277,7 +304,12 @@ setup (struct cb_build *b, const cbuild_build_options *opts, cbuild_error *err)
     return -1;
   if (opts->check_only)
     return 1;
-  return open_state (b, err);
+  if (open_state (b, err) < 0)
+    return -1;
+  /* With --no-cache no step looks entries up, so none are fetched. */
+  if (opts->n_cache_from == 0 || opts->no_cache)
+    return 0;
+  return cb_remote_cache_import (b, &b->remote_cache, err);
 }
 
 static char *
@@ -397,7 +429,8 @@ warn_unused_args (struct cb_build *b)
     {
       size_t n = strcspn (args->items[i], "=");
       cleanup_free char *name = strndup (args->items[i], n);
-      if (name && !cb_strv_contains (&b->shared->used_args, name))
+      /* SOURCE_DATE_EPOCH sets timestamps even when no ARG reads it. */
+      if (name && strcmp (name, "SOURCE_DATE_EPOCH") != 0 && !cb_strv_contains (&b->shared->used_args, name))
         cb_log (b->log, CBUILD_LOG_WARN, "build argument '%s' was not consumed by any ARG in %s", name,
                 b->dockerfile_name);
     }
@@ -429,6 +462,7 @@ release (struct cb_build *b)
       free (b->stages[i].deps);
       cb_image_release (&b->stages[i].image);
       cb_strv_release (&b->stages[i].args);
+      cb_strv_release (&b->stages[i].cache_keys);
     }
   free (b->stages);
   if (b->work_dir)
@@ -452,6 +486,7 @@ release (struct cb_build *b)
   cb_dockerfile_free (b->df);
   cb_ignore_free (b->ignore);
   cb_registry_free (b->registry);
+  cb_remote_cache_free (b->remote_cache);
   cb_store_free (b->store);
 }
 
@@ -498,6 +533,8 @@ cbuild_build (const cbuild_build_options *opts, cbuild_build_result **result, cb
   if (cb_image_commit (&target->image, b.store, res->digest, &manifest_size, res->config_digest, err) < 0)
     goto out;
   if (cb_export_image (&b, res->digest, manifest_size, err) < 0)
+    goto out;
+  if (cb_remote_cache_export (&b, target, err) < 0)
     goto out;
   log_summary (&b, &started);
   *result = res;

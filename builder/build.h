@@ -41,6 +41,10 @@ struct cb_stage
    * digest ("scratch" for FROM scratch, the base stage's key for FROM a
    * stage), then to the key of each file-system step. */
   char cache_parent[CB_DIGEST_SIZE];
+  /* The keys of the file-system steps built or taken from the cache, in
+   * order, and the chain key before the first: what --cache-to exports. */
+  struct cb_strv cache_keys;
+  char cache_origin[CB_DIGEST_SIZE];
   struct cb_platform platform; /* FROM --platform, else the target's */
   char *platform_text;         /* owns the strings platform points to */
   size_t *deps;  /* indices of the stages FROM, COPY --from or RUN --mount from= name */
@@ -52,6 +56,7 @@ struct cb_stage
 };
 
 struct cb_source_image;
+struct cb_remote_cache;
 
 /* What the workers of one build share. */
 struct cb_build_shared
@@ -101,6 +106,7 @@ struct cb_build
   struct cb_stage *stages;
   size_t n_stages;
   struct cb_build_shared *shared;
+  struct cb_remote_cache *remote_cache; /* entries of --cache-from, or NULL */
 
   /* Per worker. */
   struct cb_stage *stage;   /* the stage this worker builds, or NULL */
@@ -129,7 +135,7 @@ int cb_stage_expand_env (struct cb_stage *st, struct cb_strv *env, cbuild_error 
 int cb_stage_proxy_env (struct cb_build *b, struct cb_strv *env, cbuild_error *err);
 
 /* The creation time of a history entry (RFC 3339, UTC); malloc'd. */
-char *cb_build_timestamp (void);
+char *cb_build_timestamp (const struct cb_build *b);
 
 /* Instruction handlers (dispatch.c, step_fs.c, from.c). */
 int cb_dispatch_instruction (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins,

@@ -149,19 +149,18 @@ cb_stage_arg (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
 {
   cleanup_strv struct cb_strv image_env = CB_STRV_INIT;
   cleanup_strv struct cb_strv history = CB_STRV_INIT;
-  cleanup_free char *created = cb_build_timestamp ();
   struct cb_buf msg = CB_BUF_INIT;
   int ret;
 
-  if (created == NULL || cb_image_env (&st->image, &image_env, err) < 0)
-    return created ? -1 : cb_error_nomem (err);
+  if (cb_image_env (&st->image, &image_env, err) < 0)
+    return -1;
   if (declare_args (b, ins, &st->args, &image_env, true, &history, err) < 0)
     return -1;
   ret = cb_buf_append_str (&msg, "ARG", err);
   for (size_t i = 0; ret == 0 && i < history.len; i++)
     ret = cb_buf_printf (&msg, err, " %s", history.items[i]);
   if (ret == 0)
-    ret = cb_image_add_history (&st->image, cb_buf_str (&msg), created, err);
+    ret = cb_image_add_history (&st->image, cb_buf_str (&msg), NULL, err);
   cb_buf_release (&msg);
   return ret;
 }
@@ -315,5 +314,12 @@ cb_stage_from (struct cb_build *b, struct cb_stage *st, const struct cb_instruct
 
   if (start_from (b, st, image, err) < 0)
     return cb_build_error_at (b, ins, err);
+  if (cb_env_get (&b->opts->build_args, "SOURCE_DATE_EPOCH"))
+    {
+      free (st->image.epoch);
+      st->image.epoch = cb_build_timestamp (b);
+      if (st->image.epoch == NULL)
+        return cb_error_nomem (err);
+    }
   return run_onbuild_triggers (b, st, ins, err);
 }

@@ -82,6 +82,8 @@ cb_image_copy (struct cb_image *dst, const struct cb_image *src, cbuild_error *e
   if (src->n_layers > 0)
     memcpy (dst->layers, src->layers, src->n_layers * sizeof *dst->layers);
   dst->n_layers = src->n_layers;
+  if (src->epoch && (dst->epoch = strdup (src->epoch)) == NULL)
+    return cb_error_nomem (err);
   return 0;
 }
 
@@ -90,6 +92,7 @@ cb_image_release (struct cb_image *img)
 {
   json_decref (img->config);
   free (img->layers);
+  free (img->epoch);
   memset (img, 0, sizeof *img);
 }
 
@@ -216,7 +219,7 @@ append_history (struct cb_image *img, const char *created_by, const char *create
   json_t *entry;
 
   if (created == NULL)
-    created = last_created (img);
+    created = img->epoch ? img->epoch : last_created (img);
   entry = json_pack ("{s:s, s:s, s:s}", "created", created, "created_by", created_by,
                              "comment", "buildkit.dockerfile.v0");
 

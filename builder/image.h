@@ -22,6 +22,7 @@ struct cb_image
   json_t *config;               /* the whole image config object */
   struct cb_image_layer *layers; /* base first, aligned with rootfs.diff_ids */
   size_t n_layers;
+  char *epoch; /* SOURCE_DATE_EPOCH as RFC 3339: the time of every new history entry */
 };
 
 /* Starts from nothing, as FROM scratch does: BuildKit gives such an image a

@@ -161,7 +161,7 @@ static int
 fs_step_commit (struct cb_build *b, struct cb_stage *st, struct fs_step *fs, const char *created_by,
                 const char *key, cbuild_error *err)
 {
-  cleanup_free char *created = cb_build_timestamp ();
+  cleanup_free char *created = cb_build_timestamp (b);
   struct cb_cache_entry entry = { 0 };
   struct cb_layer_desc desc;
   bool empty = false;

@@ -71,4 +71,14 @@ skopeo inspect --tls-verify=false --raw --config "docker://$ref" >"$TEST_TMP/con
   fail "skopeo inspect --config failed"
 check 'c["config"].get("Cmd")' 'null'
 check 'c["config"]["Entrypoint"]' '["echo"]'
+
+# SOURCE_DATE_EPOCH pins the time of new history entries and of the image.
+ref="$REGISTRY/e2e/config:3"
+cbuild_build --push -t "$ref" --build-arg SOURCE_DATE_EPOCH=1700000000 "$ctx" >"$TEST_TMP/out" 2>"$TEST_TMP/err" ||
+  fail "build failed: $(tail -n 20 "$TEST_TMP/err")"
+skopeo inspect --tls-verify=false --raw --config "docker://$ref" >"$TEST_TMP/config.json" ||
+  fail "skopeo inspect --config failed"
+check 'c["created"]' '"2023-11-14T22:13:20Z"'
+check 'c["history"][-1]["created"]' '"2023-11-14T22:13:20Z"'
+assert_not_contains "$(cat "$TEST_TMP/err")" "SOURCE_DATE_EPOCH" "unused build argument warning"
 log "ok"

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include <cbuild/cbuild.h>
 
 #include "cli/cli.h"
@@ -37,6 +39,42 @@ read_all (FILE *f, size_t *len)
     }
   *len = used;
   return data;
+}
+
+static void
+print_instruction (json_t *ins, const char *indent)
+{
+  size_t i;
+  json_t *item;
+
+  printf ("%s%" JSON_INTEGER_FORMAT ": %s", indent, json_integer_value (json_object_get (ins, "line")),
+          json_string_value (json_object_get (ins, "cmd")));
+  json_array_foreach (json_object_get (ins, "flags"), i, item)
+    printf (" %s", json_string_value (item));
+  if (json_is_true (json_object_get (ins, "json")))
+    printf (" (exec form)");
+  json_array_foreach (json_object_get (ins, "args"), i, item)
+    printf (" [%s]", json_string_value (item));
+  printf ("\n");
+  json_array_foreach (json_object_get (ins, "heredocs"), i, item)
+    printf ("%s    <<%s\n%s", indent, json_string_value (json_object_get (item, "name")),
+            json_string_value (json_object_get (item, "content")));
+  if (json_is_object (json_object_get (ins, "next")))
+    print_instruction (json_object_get (ins, "next"), "    ");
+}
+
+/* One line per instruction: "LINE: cmd flags [arg] [arg]", heredoc bodies
+ * and ONBUILD triggers indented below it. */
+static void
+print_plain (const char *text)
+{
+  json_t *root = json_loads (text, 0, NULL);
+  size_t i;
+  json_t *ins;
+
+  json_array_foreach (json_object_get (root, "instructions"), i, ins)
+    print_instruction (ins, "");
+  json_decref (root);
 }
 
 int
@@ -92,9 +130,10 @@ cli_parse (int argc, char **argv)
       fprintf (stderr, "cbuild: error: %s\n", err.message);
       return 1;
     }
-  /* TODO: the plain (non --json) output prints the same JSON. */
-  (void) json;
-  printf ("%s\n", out);
+  if (json)
+    printf ("%s\n", out);
+  else
+    print_plain (out);
   free (out);
   return 0;
 }

@@ -174,8 +174,8 @@ prune_snapshot (void *p, const char *dir, const char *name)
   cb_remove_tree (path, &ignored);
 }
 
-/* A build holds a shared lock on ROOT/.lock; pruning takes it exclusively
- * so that it never removes a layer a running build is about to use. */
+/* A build holds a shared lock on ROOT/.lock. Pruning takes it exclusively,
+ * so it never removes a layer that a running build is about to use. */
 static int
 lock_state (const char *root, int *fd, cbuild_error *err)
 {

@@ -49,6 +49,8 @@ cbuild_build_options_free (cbuild_build_options *opts)
   for (size_t i = 0; i < opts->n_secrets; i++)
     secret_source_release (&opts->secrets[i]);
   free (opts->secrets);
+  cb_cache_specs_free (opts->cache_to, opts->n_cache_to);
+  cb_cache_specs_free (opts->cache_from, opts->n_cache_from);
   free (opts);
 }
 

@@ -27,6 +27,23 @@ struct cb_secret_source
   char *env;  /* an environment variable, or NULL; wins over path */
 };
 
+/* A --cache-to or --cache-from: where the build cache goes to or comes
+ * from, a registry reference or an OCI layout directory. */
+enum cb_cache_store_type
+{
+  CB_CACHE_STORE_REGISTRY,
+  CB_CACHE_STORE_LOCAL,
+};
+
+struct cb_cache_spec
+{
+  enum cb_cache_store_type type;
+  char *ref;         /* registry: "REPO:TAG" (or "REPO@DIGEST" to import) */
+  char *dir;         /* local: dest= or src= */
+  bool all_stages;   /* mode=max: every stage's steps, not only the final image's */
+  bool ignore_error; /* an export that fails is a warning, not a failed build */
+};
+
 struct cbuild_build_options
 {
   char *context_dir;
@@ -48,7 +65,14 @@ struct cbuild_build_options
   struct cb_logger log;
   struct cb_secret_source *secrets;
   size_t n_secrets;
+  struct cb_cache_spec *cache_to;
+  size_t n_cache_to;
+  struct cb_cache_spec *cache_from;
+  size_t n_cache_from;
 };
+
+/* Frees the strings of the specs and the array (cache_options.c). */
+void cb_cache_specs_free (struct cb_cache_spec *specs, size_t n);
 
 /* Reads the value of secret id into *value (malloc'd, NUL-terminated,
  * *len bytes). *found is false, with *value NULL, when no --secret defines

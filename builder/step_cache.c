@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "builder/cache_remote.h"
 #include "builder/copy_hash.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -153,12 +154,17 @@ cb_step_cache_use (struct cb_build *b, struct cb_stage *st, const char *key, con
   *hit = false;
   if (cache_disabled (b, st))
     return 0;
-  if (cb_cache_lookup (b->store, key, &entry, hit, err) < 0 || !*hit)
+  if (cb_cache_lookup (b->store, key, &entry, hit, err) < 0)
+    return 0;
+  if (!*hit && cb_remote_cache_lookup (b, key, &entry, hit, err) < 0)
+    return -1;
+  if (!*hit)
     return 0;
   if (entry.empty)
     ret = cb_image_add_history (&st->image, created_by, NULL, err);
   else
-    ret = cb_image_add_layer (&st->image, entry.digest, entry.size, entry.diff_id, created_by, entry.created, err);
+    ret = cb_image_add_layer (&st->image, entry.digest, entry.size, entry.diff_id, created_by,
+                              st->image.epoch ? st->image.epoch : entry.created, err);
   if (ret < 0)
     return -1;
   cb_cache_touch (b->store, key);
@@ -171,5 +177,10 @@ cb_step_cache_use (struct cb_build *b, struct cb_stage *st, const char *key, con
 void
 cb_step_cache_advance (struct cb_stage *st, const char *key)
 {
+  if (st->cache_keys.len == 0)
+    memcpy (st->cache_origin, st->cache_parent, sizeof st->cache_origin);
+  /* A key missing from the list only leaves its entry out of --cache-to,
+   * so running out of memory here does not fail the step. */
+  cb_strv_push (&st->cache_keys, key, NULL);
   snprintf (st->cache_parent, sizeof st->cache_parent, "%s", key);
 }

@@ -183,7 +183,8 @@ scan_cache (struct cb_store *store, struct cb_usage_scan *scan, cbuild_error *er
       scan->n_entries++;
     }
   closedir (dir);
-  qsort (scan->entries, scan->n_entries, sizeof *scan->entries, compare_last_used);
+  if (scan->n_entries > 1)
+    qsort (scan->entries, scan->n_entries, sizeof *scan->entries, compare_last_used);
   return 0;
 }
 

@@ -79,4 +79,17 @@ int cb_registry_pull (struct cb_registry *reg, const struct cb_reference *ref,
 int cb_registry_push (struct cb_registry *reg, const struct cb_reference *ref,
                       struct cb_store *store, const char *manifest_digest, cbuild_error *err);
 
+/* Fetches the manifest that ref names (by its digest, else its tag) as it
+ * is: an index is not narrowed to a platform and nothing it refers to is
+ * fetched. accept is the Accept header. *body (malloc'd, NUL-terminated,
+ * *len bytes) is at most 4 MiB. digest receives its sha256, which matches
+ * ref's digest when ref has one. */
+int cb_registry_fetch_manifest (struct cb_registry *reg, const struct cb_reference *ref, const char *accept,
+                                char **body, size_t *len, char digest[CB_DIGEST_SIZE], cbuild_error *err);
+
+/* Downloads one blob of ref's repository into store, unless the store has
+ * it. It must be size bytes and match digest, or nothing is stored. */
+int cb_registry_fetch_blob (struct cb_registry *reg, const struct cb_reference *ref, const char *digest,
+                            int64_t size, struct cb_store *store, cbuild_error *err);
+
 #endif

@@ -110,6 +110,23 @@ CBUILD_API void cbuild_build_options_set_no_cache (cbuild_build_options *opts, i
 /* Builds the named stage without the cache; repeatable. */
 CBUILD_API int cbuild_build_options_add_no_cache_filter (cbuild_build_options *opts, const char *stage,
                                                          cbuild_error *err);
+/* Exports the build cache after a successful build, as docker buildx's
+ * --cache-to: "type=registry,ref=REPO:TAG" pushes it to a registry as an
+ * OCI manifest, "type=local,dest=DIR" writes it as an OCI layout
+ * directory (replacing an earlier one there). A bare "REPO:TAG" means
+ * type=registry. "mode=min" (the default) exports the steps of the final
+ * image's layers, and "mode=max" the steps of every stage built.
+ * "ignore-error=true" turns a failed export into a warning. Repeatable. */
+CBUILD_API int cbuild_build_options_add_cache_to (cbuild_build_options *opts, const char *spec, cbuild_error *err);
+/* Imports build cache at the start of the build, as docker buildx's
+ * --cache-from: "type=registry,ref=REPO:TAG" or "type=local,src=DIR"
+ * (what --cache-to wrote), or a bare "REPO:TAG". Only the cache manifest
+ * is read up front. A step's layer is fetched when its key misses the
+ * local cache and matches an imported entry. A cache that cannot be read
+ * (missing, unauthorized, not a cbuild cache) is a warning, not an error.
+ * Repeatable: earlier sources are tried first. */
+CBUILD_API int cbuild_build_options_add_cache_from (cbuild_build_options *opts, const char *spec,
+                                                    cbuild_error *err);
 /* Runs only the Dockerfile's build checks: cbuild_build then reports every
  * warning through the log callback and fails with CBUILD_ERR_INVALID when
  * any check fired, without building. */

@@ -267,8 +267,19 @@ open_state (struct cb_build *b, cbuild_error *err)
 
   if (root == NULL)
     return err && err->code ? -1 : cb_error_nomem (err);
-  if (cb_mkdir_p (root, 0700, err) < 0 || lock_state (b, root, err) < 0
-      || cb_store_open (root, &b->store, err) < 0)
+  if (cb_mkdir_p (root, 0700, err) < 0)
+    return cb_error_prefix (err, "open state directory '%s'", root);
+  /* Mounts and runtime bundles need absolute paths: runc resolves a
+   * relative one against the bundle, not against our directory. */
+  if (root[0] != '/')
+    {
+      char *absolute = realpath (root, NULL);
+      if (absolute == NULL)
+        return cb_error_sys (err, errno, "resolve state directory '%s'", root);
+      free (root);
+      root = absolute;
+    }
+  if (lock_state (b, root, err) < 0 || cb_store_open (root, &b->store, err) < 0)
     return cb_error_prefix (err, "open state directory '%s'", root);
   remove_stale_work_dirs (b);
   b->work_dir = cb_make_temp_dir (b->store->tmp_dir, "build", err);

@@ -168,19 +168,30 @@ cb_step_cache_use (struct cb_build *b, struct cb_stage *st, const char *key, con
   if (ret < 0)
     return -1;
   cb_cache_touch (b->store, key);
-  cb_step_cache_advance (st, key);
+  cb_step_cache_advance (st, key, entry.empty ? NULL : entry.diff_id);
   atomic_fetch_add (&b->shared->steps_cached, 1);
   cb_log (&b->stage_log, CBUILD_LOG_INFO, "CACHED");
   return 0;
 }
 
 void
-cb_step_cache_advance (struct cb_stage *st, const char *key)
+cb_step_cache_advance (struct cb_stage *st, const char *key, const char *diff_id)
 {
+  struct cb_cache_key chain;
+
   if (st->cache_keys.len == 0)
     memcpy (st->cache_origin, st->cache_parent, sizeof st->cache_origin);
   /* A key missing from the list only leaves its entry out of --cache-to,
    * so running out of memory here does not fail the step. */
   cb_strv_push (&st->cache_keys, key, NULL);
-  snprintf (st->cache_parent, sizeof st->cache_parent, "%s", key);
+  /* The next key covers what this step produced, not only its inputs: a
+   * step that ran again and made a different layer (under --no-cache-filter,
+   * say) never lets a later step reuse a result built on the old one. */
+  if (cb_cache_key_begin (&chain, key, "after", NULL) < 0)
+    {
+      snprintf (st->cache_parent, sizeof st->cache_parent, "%s", key);
+      return;
+    }
+  cb_cache_key_add (&chain, diff_id ? diff_id : "");
+  cb_cache_key_finish (&chain, st->cache_parent);
 }

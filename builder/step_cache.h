@@ -35,7 +35,8 @@ int cb_step_key_workdir (struct cb_build *b, struct cb_stage *st, const char *di
 int cb_step_cache_use (struct cb_build *b, struct cb_stage *st, const char *key, const char *created_by,
                        bool *hit, cbuild_error *err);
 
-/* Makes key the stage's chain key, the parent of its next step's key. */
-void cb_step_cache_advance (struct cb_stage *st, const char *key);
+/* Records key as the stage's latest step and derives the parent of its
+ * next step's key from key and the layer's diff_id (NULL for no layer). */
+void cb_step_cache_advance (struct cb_stage *st, const char *key, const char *diff_id);
 
 #endif

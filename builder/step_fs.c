@@ -192,7 +192,7 @@ fs_step_commit (struct cb_build *b, struct cb_stage *st, struct fs_step *fs, con
     }
   if (ret < 0)
     return -1;
-  cb_step_cache_advance (st, key);
+  cb_step_cache_advance (st, key, empty ? NULL : desc.diff_id);
   /* The entry is written last, after the layer blob and snapshot, so that
    * an interrupted step never leaves an entry behind. */
   return cb_cache_record (b->store, key, &entry, err);

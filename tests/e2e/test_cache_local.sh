@@ -10,15 +10,15 @@ echo "main v1" >"$ctx/app/main.txt"
 echo "log line" >"$ctx/app/debug.log"
 echo "extra" >"$ctx/extra.txt"
 printf 'app/*.log\n' >"$ctx/.dockerignore"
-# Every RUN writes the time in nanoseconds, so a step that ran again
+# Every RUN writes a random UUID, so a step that ran again
 # gives another layer and another image digest.
 cat >"$ctx/Dockerfile" <<'DOCKERFILE'
 FROM busybox
-RUN date +%s%N >/first
+RUN cat /proc/sys/kernel/random/uuid >/first
 COPY app/ /app/
-RUN date +%s%N >/after-copy
+RUN cat /proc/sys/kernel/random/uuid >/after-copy
 ARG FLAVOR=plain
-RUN echo "$FLAVOR $(date +%s%N)" >/flavor
+RUN echo "$FLAVOR $(cat /proc/sys/kernel/random/uuid)" >/flavor
 COPY extra.txt /extra.txt
 DOCKERFILE
 
@@ -41,9 +41,9 @@ build() {
 step_results() {
   awk '
     function flush() { if (open) printf "%s ", result; open = 0 }
-    /^\[[0-9]+\/[0-9]+\] (RUN|COPY) / { flush(); open = 1; result = "RUN"; next }
-    /^\[[0-9]+\/[0-9]+\] / { flush(); next }
-    open && $0 == "CACHED" { result = "CACHED" }
+    /^\[([a-z0-9_.-]+ )?[0-9]+\/[0-9]+\] (RUN|COPY) / { flush(); open = 1; result = "RUN"; next }
+    /^\[([a-z0-9_.-]+ )?[0-9]+\/[0-9]+\] / { flush(); next }
+    open && ($0 == "CACHED" || $0 ~ /^\[[a-z0-9_.-]+\] CACHED$/) { result = "CACHED" }
     END { flush() }' "$TEST_TMP/$1.err"
 }
 
@@ -96,9 +96,9 @@ case_killed_build() {
   cat >"$kctx/Dockerfile" <<'DOCKERFILE'
 FROM busybox
 COPY data.txt /data.txt
-RUN date +%s%N >/before
-RUN echo long-step-started && sleep 4 && date +%s%N >/long
-RUN date +%s%N >/after
+RUN cat /proc/sys/kernel/random/uuid >/before
+RUN echo long-step-started && sleep 4 && cat /proc/sys/kernel/random/uuid >/long
+RUN cat /proc/sys/kernel/random/uuid >/after
 DOCKERFILE
   "$CBUILD" build --root "$TEST_ROOT" --registry-mirror "$REGISTRY" --insecure-registry "$REGISTRY" \
     "$kctx" >/dev/null 2>"$log" &
@@ -120,7 +120,7 @@ DOCKERFILE
 # SOURCE_DATE_EPOCH pins the timestamps, so the step that both run gives
 # the same layer in each.
 case_concurrent_builds() {
-  local cctx="$TEST_TMP/concurrent-ctx" a b status_a=0 status_b=0
+  local cctx="$TEST_TMP/concurrent-ctx" a b third status_a=0 status_b=0
   mkdir -p "$cctx/src"
   echo "one" >"$cctx/src/one.txt"
   echo "two" >"$cctx/two.txt"
@@ -133,7 +133,13 @@ case_concurrent_builds() {
   wait "$b" || status_b=$?
   ((status_a == 0)) || fail "first concurrent build failed: $(tail -n 20 "$TEST_TMP/concurrent-a.err")"
   ((status_b == 0)) || fail "second concurrent build failed: $(tail -n 20 "$TEST_TMP/concurrent-b.err")"
-  assert_eq "$(cat "$TEST_TMP/concurrent-a.out")" "$(cat "$TEST_TMP/concurrent-b.out")" "concurrent build digests"
+  # Both may have run the RUN (its file's mtime can differ), but the cache
+  # they wrote together must serve a third build in full, with the image
+  # of one of them.
+  third=$(BUILD_CONTEXT="$cctx" build concurrent-third --build-arg SOURCE_DATE_EPOCH=0)
+  assert_eq "CACHED CACHED CACHED " "$(step_results concurrent-third)" "build after the concurrent ones"
+  [[ "$third" == "$(tail -n 1 "$TEST_TMP/concurrent-a.out")" || "$third" == "$(tail -n 1 "$TEST_TMP/concurrent-b.out")" ]] ||
+    fail "the cached image matches neither concurrent build: $third"
 }
 
 
@@ -154,7 +160,41 @@ case_prune_and_du() {
   expect after-prune "$ALL_RUN"
 }
 
+# prune --filter until= keeps recent entries; --keep-storage with a tiny
+# budget drops them; --no-cache-filter reruns only the named stage.
+case_prune_filters_and_stage_filter() {
+  local entries
+  build filters-warm >/dev/null
+  "$CBUILD" prune --root "$TEST_ROOT" --filter until=24h >/dev/null || fail "prune --filter failed"
+  "$CBUILD" du --root "$TEST_ROOT" >"$TEST_TMP/du-filter" || fail "cbuild du failed"
+  entries=$(awk '/^cache entries/ { print $NF }' "$TEST_TMP/du-filter")
+  [[ "$entries" -gt 0 ]] || fail "prune --filter until=24h removed recent entries"
+  expect filters-still-cached "$ALL_CACHED"
+
+  "$CBUILD" prune --root "$TEST_ROOT" --keep-storage 1B >/dev/null || fail "prune --keep-storage failed"
+  "$CBUILD" du --root "$TEST_ROOT" >"$TEST_TMP/du-keep" || fail "cbuild du failed"
+  assert_eq "0.0" "$(awk '/^build cache/ { print $(NF-1) }' "$TEST_TMP/du-keep")" "build cache MB after --keep-storage 1B"
+
+  status=0
+  "$CBUILD" prune --root "$TEST_ROOT" --keep-storage lots >/dev/null 2>"$TEST_TMP/prune-bad" || status=$?
+  ((status == 2)) || fail "prune accepted an invalid size"
+  assert_contains "$(cat "$TEST_TMP/prune-bad")" "invalid --keep-storage" "invalid size message"
+
+  expect filters-refill "$ALL_RUN"
+
+  mkdir -p "$TEST_TMP/staged"
+  printf 'FROM busybox AS tools\nRUN cat /proc/sys/kernel/random/uuid >/t\nFROM busybox AS app\nRUN cat /proc/sys/kernel/random/uuid >/a\nCOPY --from=tools /t /t\n' \
+    >"$TEST_TMP/staged/Dockerfile"
+  # One stage at a time, so that each CACHED line follows its own step.
+  BUILD_CONTEXT="$TEST_TMP/staged" expect staged-first "RUN RUN RUN " --jobs 1
+  BUILD_CONTEXT="$TEST_TMP/staged" expect staged-cached "CACHED CACHED CACHED " --jobs 1
+  # Only the named stage runs again; the other keeps its cache, but its
+  # COPY --from now copies a new layer, so it misses too.
+  BUILD_CONTEXT="$TEST_TMP/staged" expect staged-filter "RUN CACHED RUN " --jobs 1 --no-cache-filter tools
+}
+
 case_hit_miss_matrix
+case_prune_filters_and_stage_filter
 case_killed_build
 case_concurrent_builds
 case_prune_and_du

@@ -8,19 +8,19 @@ source "$(dirname "$0")/lib/common.sh"
 ctx="$TEST_TMP/ctx"
 mkdir -p "$ctx"
 echo "app v1" >"$ctx/app.txt"
-# Every RUN writes the time in nanoseconds, so a step that ran again
+# Every RUN writes a random UUID, so a step that ran again
 # gives another layer and another image digest.
 cat >"$ctx/Dockerfile" <<'DOCKERFILE'
 FROM busybox AS base
-RUN date +%s%N >/base-stamp
+RUN cat /proc/sys/kernel/random/uuid >/base-stamp
 
 FROM busybox AS tools
 ARG TOOL_VERSION=1
-RUN echo "tool $TOOL_VERSION $(date +%s%N)" >/tool
+RUN echo "tool $TOOL_VERSION $(cat /proc/sys/kernel/random/uuid)" >/tool
 
 FROM base
 COPY app.txt /app/app.txt
-RUN date +%s%N >/app/stamp
+RUN cat /proc/sys/kernel/random/uuid >/app/stamp
 COPY --from=tools /tool /app/tool
 DOCKERFILE
 
@@ -102,9 +102,10 @@ case_miss_in_one_stage() {
 }
 
 # mode=min exports the final image's steps (the final stage and stage
-# base, which it is built FROM), not those of stage tools. The COPY
-# --from=tools still hits: its key covers the tools stage's steps, not
-# their output.
+# base, which it is built FROM), not those of stage tools. Stage tools runs
+# again and, because its RUN writes a random UUID, makes a new layer, so the
+# COPY --from=tools that reads it misses too: a key covers the layers the
+# step builds on, never a stale copy of them.
 case_local_round_trip() {
   local first second
   first=$(build local-export "$TEST_TMP/root-4" --cache-to "type=local,dest=$cache_dir")
@@ -115,10 +116,10 @@ case_local_round_trip() {
   skopeo inspect --raw "oci:$cache_dir" >/dev/null || fail "skopeo cannot read the cache layout"
 
   second=$(build local-import "$TEST_TMP/root-5" --cache-from "type=local,src=$cache_dir")
-  assert_eq "$first" "$second" "image digest rebuilt from the cache directory"
+  [[ "$first" != "$second" ]] || fail "the image kept the old output of stage tools"
   assert_eq "CACHED " "$(step_results local-import base)" "stage base"
   assert_eq "RUN " "$(step_results local-import tools)" "stage tools (not exported with mode=min)"
-  assert_eq "CACHED CACHED CACHED " "$(step_results local-import stage-2)" "final stage"
+  assert_eq "CACHED CACHED RUN " "$(step_results local-import stage-2)" "final stage"
 
   # A second export replaces the layout in place.
   build local-reexport "$TEST_TMP/root-5" --cache-to "type=local,dest=$cache_dir,mode=max" >/dev/null

@@ -118,6 +118,11 @@ struct cb_build
   char *runtime;     /* borrowed from shared->runtime */
 };
 
+/* Detects the OCI runtime at the first RUN that executes (a build whose
+ * RUN steps all come from the cache never starts one). Later calls, from
+ * any stage, get the same runtime or the same error. */
+int cb_build_runtime (struct cb_build *b, cbuild_error *err);
+
 /* Runs the build checks and logs their warnings; fails when the check
  * directive says error=true and a check fired, and in --check mode when
  * any did. */

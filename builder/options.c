@@ -144,6 +144,12 @@ cbuild_build_options_add_no_cache_filter (cbuild_build_options *opts, const char
 }
 
 void
+cbuild_build_options_set_pull (cbuild_build_options *opts, int pull)
+{
+  opts->pull = pull != 0;
+}
+
+void
 cbuild_build_options_set_check_only (cbuild_build_options *opts, int check_only)
 {
   opts->check_only = check_only != 0;

@@ -61,6 +61,7 @@ struct cbuild_build_options
   bool no_cache;                 /* run every step; still record the results */
   struct cb_strv no_cache_filter; /* stages (lower-case names) built without the cache */
   bool check_only;               /* run the build checks, not the build */
+  bool pull;                     /* ask the registry for base images every time */
   int jobs; /* stages built at the same time; 0: the number of online CPUs */
   struct cb_logger log;
   struct cb_secret_source *secrets;

@@ -13,6 +13,7 @@
 #include "builder/build.h"
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/fs.h"
 #include "parser/expand.h"
 #include "registry/reference.h"
 
@@ -37,6 +38,56 @@ cb_source_images_free (struct cb_source_image *list)
     }
 }
 
+/* The file that remembers which manifest "REFERENCE PLATFORM" resolved to
+ * when it was last pulled into this state directory (malloc'd). */
+static char *
+resolved_path (struct cb_build *b, const char *key)
+{
+  char digest[CB_DIGEST_SIZE];
+  char *path = NULL;
+
+  if (cb_sha256_bytes (key, strlen (key), digest, NULL) < 0
+      || asprintf (&path, "%s/cache/base-images/%s", b->store->root, digest + 7) < 0)
+    return NULL;
+  return path;
+}
+
+/* Like docker build, a base image already pulled is used as it is, without
+ * asking the registry whether its tag moved; --pull asks every time. A
+ * reference by digest never changes, so it is always taken locally. */
+static int
+load_resolved (struct cb_build *b, const struct cb_reference *ref, const char *key, struct cb_pulled_image *out)
+{
+  cleanup_free char *path = NULL;
+  cleanup_free char *digest = NULL;
+  cbuild_error ignored = { 0 };
+
+  if (b->opts->pull && ref->digest == NULL)
+    return -1;
+  if (ref->digest == NULL)
+    {
+      path = resolved_path (b, key);
+      if (path == NULL || cb_read_file (path, 128, &digest, NULL, &ignored) < 0)
+        return -1;
+      digest[strcspn (digest, "\n")] = '\0';
+    }
+  return cb_registry_load_local (b->store, ref->digest ? ref->digest : digest, out, &ignored);
+}
+
+static void
+save_resolved (struct cb_build *b, const char *key, const char *manifest_digest)
+{
+  cleanup_free char *path = resolved_path (b, key);
+  cleanup_free char *dir = NULL;
+  cbuild_error ignored = { 0 };
+
+  if (path == NULL || asprintf (&dir, "%s/cache/base-images", b->store->root) < 0)
+    return;
+  /* Only a shortcut: a failed write means the next build asks again. */
+  if (cb_mkdir_p (dir, 0700, &ignored) == 0)
+    cb_write_file_atomic (path, manifest_digest, strlen (manifest_digest), 0600, &ignored);
+}
+
 /* Pulls ref for platform and adds it to the build's list. Called with
  * shared->registry_lock held. */
 static struct cb_source_image *
@@ -55,7 +106,13 @@ pull_into_list (struct cb_build *b, const struct cb_reference *ref, const struct
     }
   entry->key = key;
   b->shared->pull_label = b->n_stages > 1 && b->stage ? b->stage->label : NULL;
-  ret = cb_registry_pull (b->registry, ref, platform, b->store, &pulled, err);
+  ret = load_resolved (b, ref, key, &pulled);
+  if (ret < 0)
+    {
+      ret = cb_registry_pull (b->registry, ref, platform, b->store, &pulled, err);
+      if (ret == 0 && ref->digest == NULL)
+        save_resolved (b, key, pulled.manifest_digest);
+    }
   b->shared->pull_label = NULL;
   if (ret == 0)
     ret = cb_image_init_pulled (&entry->image, &pulled, err);

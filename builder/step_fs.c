@@ -305,7 +305,7 @@ run_in_rootfs (struct cb_build *b, struct cb_stage *st, struct fs_step *fs, cons
     return cb_error_nomem (err);
   if (mkdir (bundle, 0700) < 0)
     return cb_error_sys (err, errno, "create '%s'", bundle);
-  if (b->runtime == NULL && cb_runtime_detect (b->opts->runtime, &b->runtime, err) < 0)
+  if (b->runtime == NULL && cb_build_runtime (b, err) < 0)
     return -1;
   if (cb_resolve_user (fs->merged, user ? user : "0", &req.uid, &req.gid, &groups, &n_groups, err) < 0)
     return cb_error_prefix (err, "USER '%s'", user ? user : "0");

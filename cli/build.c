@@ -27,6 +27,7 @@ enum
   OPT_NO_CACHE,
   OPT_NO_CACHE_FILTER,
   OPT_CHECK,
+  OPT_PULL,
   OPT_CACHE_TO,
   OPT_CACHE_FROM,
   OPT_HELP,
@@ -48,6 +49,7 @@ static const struct option build_options[] = {
   { "no-cache", no_argument, NULL, OPT_NO_CACHE },
   { "no-cache-filter", required_argument, NULL, OPT_NO_CACHE_FILTER },
   { "check", no_argument, NULL, OPT_CHECK },
+  { "pull", no_argument, NULL, OPT_PULL },
   { "cache-to", required_argument, NULL, OPT_CACHE_TO },
   { "cache-from", required_argument, NULL, OPT_CACHE_FROM },
   { "quiet", no_argument, NULL, 'q' },
@@ -99,6 +101,7 @@ apply_flag (cbuild_build_options *opts, int c, const char *arg, int *quiet, cbui
     case OPT_NO_CACHE: cbuild_build_options_set_no_cache (opts, 1); break;
     case OPT_NO_CACHE_FILTER: ret = cbuild_build_options_add_no_cache_filter (opts, arg, err); break;
     case OPT_CHECK: cbuild_build_options_set_check_only (opts, 1); break;
+    case OPT_PULL: cbuild_build_options_set_pull (opts, 1); break;
     case OPT_CACHE_TO: ret = cbuild_build_options_add_cache_to (opts, arg, err); break;
     case OPT_CACHE_FROM: ret = cbuild_build_options_add_cache_from (opts, arg, err); break;
     case OPT_PUSH: cbuild_build_options_set_push (opts, 1); break;

@@ -72,6 +72,13 @@ int cb_registry_pull (struct cb_registry *reg, const struct cb_reference *ref,
                       const struct cb_platform *platform, struct cb_store *store,
                       struct cb_pulled_image *out, cbuild_error *err);
 
+/* Reads the image whose manifest is in store under manifest_digest, with
+ * its config, as cb_registry_pull returns it. Fails with
+ * CBUILD_ERR_NOT_FOUND when the manifest, config or a layer blob is not in
+ * the store. */
+int cb_registry_load_local (struct cb_store *store, const char *manifest_digest, struct cb_pulled_image *out,
+                            cbuild_error *err);
+
 /* Pushes the image manifest stored under manifest_digest to ref's
  * repository under ref's tag (or by digest when ref has none): its config
  * and layers first, each checked with HEAD and uploaded only when missing,

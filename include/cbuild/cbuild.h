@@ -127,6 +127,10 @@ CBUILD_API int cbuild_build_options_add_cache_to (cbuild_build_options *opts, co
  * Repeatable: earlier sources are tried first. */
 CBUILD_API int cbuild_build_options_add_cache_from (cbuild_build_options *opts, const char *spec,
                                                     cbuild_error *err);
+/* Asks the registry for every base image on each build. By default an
+ * image pulled before into the state directory is used as it is, as
+ * docker build does. */
+CBUILD_API void cbuild_build_options_set_pull (cbuild_build_options *opts, int pull);
 /* Runs only the Dockerfile's build checks: cbuild_build then reports every
  * warning through the log callback and fails with CBUILD_ERR_INVALID when
  * any check fired, without building. */

@@ -58,7 +58,7 @@ struct cb_stage
 struct cb_source_image;
 struct cb_remote_cache;
 
-/* What the workers of one build share. */
+/* State that the workers of one build share. */
 struct cb_build_shared
 {
   pthread_mutex_t lock;    /* stage states, used_args, running, failed */
@@ -123,9 +123,9 @@ struct cb_build
  * any stage, get the same runtime or the same error. */
 int cb_build_runtime (struct cb_build *b, cbuild_error *err);
 
-/* Runs the build checks and logs their warnings; fails when the check
- * directive says error=true and a check fired, and in --check mode when
- * any did. */
+/* Runs the build checks and logs their warnings. Fails when the check
+ * directive sets error=true and a check fired, and in --check mode when
+ * any check fired. */
 int cb_build_run_checks (struct cb_build *b, cbuild_error *err);
 
 /* The "Dockerfile:LINE" prefix of messages about ins. */

@@ -83,7 +83,7 @@ save_resolved (struct cb_build *b, const char *key, const char *manifest_digest)
 
   if (path == NULL || asprintf (&dir, "%s/cache/base-images", b->store->root) < 0)
     return;
-  /* Only a shortcut: a failed write means the next build asks again. */
+  /* Only a shortcut: after a failed write the next build pulls again. */
   if (cb_mkdir_p (dir, 0700, &ignored) == 0)
     cb_write_file_atomic (path, manifest_digest, strlen (manifest_digest), 0600, &ignored);
 }

@@ -143,7 +143,7 @@ CBUILD_API void cbuild_build_options_set_log (cbuild_build_options *opts, cbuild
 typedef struct cbuild_build_result cbuild_build_result;
 
 /* Builds the image described by opts. On success *result (owned by the
- * caller) holds the image's manifest digest. */
+ * caller) contains the image's manifest digest. */
 CBUILD_API int cbuild_build (const cbuild_build_options *opts, cbuild_build_result **result, cbuild_error *err);
 
 /* The manifest digest of the built image, "sha256:<hex>". */
@@ -172,10 +172,10 @@ typedef struct cbuild_disk_usage
 /* Measures the state directory root (NULL: the default one). */
 CBUILD_API int cbuild_disk_usage_get (const char *root, cbuild_disk_usage *out, cbuild_error *err);
 
-/* Removes build cache from root (NULL: the default one): cache entries not
- * used for older_than_seconds (0: no age limit), then the oldest ones while
- * the cache is over keep_storage bytes (0: no size limit); with both 0,
- * every entry and the cache mounts. Then removes blobs and snapshots that
+/* Removes build cache from root (NULL: the default one). It removes the
+ * cache entries not used for older_than_seconds (0: no age limit), then
+ * the oldest ones while the cache is over keep_storage bytes (0: no size
+ * limit). With both 0, it removes every entry and the cache mounts. Then removes blobs and snapshots that
  * neither a named image nor a kept entry needs. Fails without removing
  * anything while a build uses root. *freed (may be NULL) receives the
  * bytes removed. */

@@ -52,9 +52,10 @@ resolved_path (struct cb_build *b, const char *key)
   return path;
 }
 
-/* Like docker build, a base image already pulled is used as it is, without
- * asking the registry whether its tag moved; --pull asks every time. A
- * reference by digest never changes, so it is always taken locally. */
+/* Like docker build, a base image already pulled is used as it is, with no
+ * request to the registry about whether its tag moved; --pull sends that
+ * request every time. A reference by digest never changes, so it is always
+ * taken locally. */
 static int
 load_resolved (struct cb_build *b, const struct cb_reference *ref, const char *key, struct cb_pulled_image *out)
 {

@@ -42,7 +42,7 @@ enum cbuild_error_code
 #define CBUILD_ERROR_MAX 2048
 
 /* Caller-owned error object: zero-initialize it, pass it by pointer. The
- * message holds the first, most specific failure, prefixed by context as it
+ * message contains the first, most specific failure, prefixed by context as it
  * travels up ("build: pull 'debian:bookworm-slim': manifest unknown"). */
 typedef struct cbuild_error
 {

@@ -2,14 +2,18 @@
 # Measure cbuild's rebuild times, and with --with-peers those of Docker's
 # BuildKit and buildah on the same contexts. Runs as root on Debian 12.
 #
-# The script starts a docker-registry on 127.0.0.1 with the Debian and
-# busybox base images (made as the end-to-end tests make them), builds
-# cbuild with scripts/build.sh release, and times with hyperfine:
+# The script starts a docker-registry on 127.0.0.1 and pushes the Debian
+# and busybox base images into it, made as the end-to-end tests make them.
+# It builds cbuild with scripts/build.sh release. Then it times with
+# hyperfine:
 #   flask-noop      rebuild of fixtures/flask-app with nothing changed
 #   flask-change    rebuild after appending a comment line to app.py
 #   ctx20k-noop     the same for a generated 20,000-file, 150 MB context
 #   ctx20k-change   (bench/gen_context.sh) that is copied into busybox
-# and, for cbuild alone, the parts of a no-op rebuild of the large context:
+# It times the no-op rebuilds again with bench/paired.py, which runs the
+# builders in interleaved rounds (flask-noop-paired, ctx20k-noop-paired).
+# For cbuild alone it times the parts of a no-op rebuild of the large
+# context:
 #   ctx20k-noop-cold-record  cbuild with its file digest record deleted
 #                            before each run, so that it reads every file
 #   stat-walk / sha256-all   find printing every file's inode, size and
@@ -17,15 +21,16 @@
 #                            of a warm and of a cold record with no builder
 #   runc-true                runc running /bin/true in busybox: the cost of
 #                            starting one container
-# Every builder builds each context once before it is timed; that first
-# build is timed once and reported too. Results go to
+# Every builder builds each context once before it is timed, and that
+# first build is timed once and reported too. Results go to
 # bench/results/DATE.json (every run's time) and DATE.md (the summary).
 #
 # Usage: bench/run.sh [--with-peers] [--cbuild PATH] [--runs N]
 #                     [--slow-runs N] [--keep]
 #   --with-peers   also install (apt-get) and measure docker.io and buildah
 #   --cbuild PATH  time this cbuild binary instead of building build/cbuild
-#   --runs N       timed runs of each fast scenario (default 10)
+#   --runs N       timed runs of each fast scenario (default 10); the
+#                  paired rounds are 2N
 #   --slow-runs N  timed runs of ctx20k-change and the cold record (default 5)
 #   --keep         keep the work directory under /var/tmp
 set -euo pipefail
@@ -115,7 +120,7 @@ builder_command() {
 }
 
 # Start the peers and give them the base images. A peer that cannot start
-# is reported and left out; the benchmark goes on without it.
+# is reported and left out, and the benchmark goes on without it.
 setup_peers() {
   peers_install
   if docker_start "$REGISTRY" && docker_load_image "$REGISTRY" debian:bookworm-slim &&
@@ -128,7 +133,8 @@ setup_peers() {
   BUILDERS+=(buildah)
 }
 
-# Append a failed step to the results: the last lines of LOG say why.
+# Append a failed step to the results, with the last lines of LOG as the
+# reason.
 record_failure() {
   local scenario="$1" builder="$2" command="$3" log="$4"
   echo "bench: $scenario: $builder failed:" >&2
@@ -160,8 +166,8 @@ first_builds() {
   BUILDERS=("${ok[@]}")
 }
 
-# Time COMMAND with hyperfine after one untimed warm-up run; PREPARE (may
-# be empty) runs before each run, untimed.
+# Time COMMAND with hyperfine after one untimed warm-up run. PREPARE, when
+# not empty, runs untimed before each run.
 measure() {
   local scenario="$1" builder="$2" runs="$3" prepare="$4" command="$5"
   local out="$WORK/hyperfine-$scenario-$builder.json" args load
@@ -218,8 +224,8 @@ measure_context() {
 
 # Time the no-op rebuild of CONTEXT again with bench/paired.py, which runs
 # the builders in interleaved rounds, so that a change of load on a shared
-# machine hits them alike. Builders after CONTEXT name the builders to time;
-# the first one is the reference for the ratios.
+# machine hits them alike. The arguments after CONTEXT name the builders
+# to time, and the first one is the reference for the ratios.
 measure_paired() {
   local name="$1" context="$2" builder specs=() out
   shift 2

@@ -22,7 +22,7 @@ peers_install() {
 
 # Start dockerd with the daemon flags the peers guide gives: no bridge, no
 # iptables, no userland proxy, and plain HTTP to the local registry, which
-# is also its docker.io mirror. The socket, the exec root (which holds the
+# is also its docker.io mirror. The socket, the exec root (which contains the
 # containerd socket) and the data root are private to this run, so that a
 # dockerd that someone else runs on /var/run/docker.sock is left alone.
 # Sets DOCKER_SOCK and DOCKERD_PID.

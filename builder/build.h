@@ -131,8 +131,8 @@ int cb_build_run_checks (struct cb_build *b, cbuild_error *err);
 /* The "Dockerfile:LINE" prefix of messages about ins. */
 int cb_build_error_at (struct cb_build *b, const struct cb_instruction *ins, cbuild_error *err);
 
-/* Fills env with what variable substitution sees in the stage: its ARGs,
- * overridden by the image's Env. */
+/* Fills env with the variables that substitution uses in the stage: its
+ * ARGs, overridden by the image's Env. */
 int cb_stage_expand_env (struct cb_stage *st, struct cb_strv *env, cbuild_error *err);
 
 /* Adds the proxy build args (HTTP_PROXY and the like), which reach RUN

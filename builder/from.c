@@ -1,4 +1,4 @@
-/* FROM and ARG: where a stage starts and which build arguments it sees. */
+/* FROM and ARG: where a stage starts and which build arguments reach it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -11,7 +11,7 @@
  * base. With n == 0 an empty directory serves as the lower layer. upper
  * and work must be empty directories on the same file system. Mounted with
  * redirect_dir, index and metacopy off, so that the upper directory always
- * holds whole files and plain whiteouts. */
+ * contains whole files and plain whiteouts. */
 int cb_overlay_mount (const char *const *lowers, size_t n, const char *upper, const char *work,
                       const char *target, cbuild_error *err);
 /* Like cb_overlay_mount; with legacy_only it always uses mount(2) and one

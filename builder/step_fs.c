@@ -25,7 +25,7 @@
 
 struct fs_step
 {
-  char *dir;    /* holds everything below */
+  char *dir;    /* parent of the directories below */
   char *upper;  /* becomes the layer */
   char *work;   /* overlay's work directory */
   char *merged; /* the root file system the step changes */

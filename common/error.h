@@ -7,7 +7,7 @@
 /* Sets err (if not NULL) to code and the formatted message and returns -1,
  * so that callers can write "return cb_error_set (err, ...);". Control
  * characters in the message are replaced by '?', because messages quote
- * Dockerfile text and registry answers. */
+ * Dockerfile text and registry responses. */
 int cb_error_set (cbuild_error *err, int code, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 

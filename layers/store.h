@@ -34,8 +34,8 @@ int cb_store_put_blob (struct cb_store *store, const void *data, size_t len,
                        char out[CB_DIGEST_SIZE], cbuild_error *err);
 
 /* A streaming blob write: data goes to a temporary file in ROOT/tmp while
- * its SHA-256 is computed; commit fsyncs it and renames it to its digest,
- * so a blob under its digest is always complete. */
+ * its SHA-256 is computed. Commit fsyncs the file and renames it to its
+ * digest, so a blob under its digest is always complete. */
 struct cb_blob_writer;
 
 int cb_blob_writer_new (struct cb_store *store, struct cb_blob_writer **out, cbuild_error *err);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A base image pulled before is reused without asking the registry, as
-# docker build does; --pull asks again and sees a moved tag.
+# A base image pulled before is reused with no registry request, as
+# docker build does. --pull sends the request again and gets a moved tag.
 source "$(dirname "$0")/lib/common.sh"
 
 base="$REGISTRY/e2e/base:1"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # RUN and COPY results as other tools see them: deleted files are gone
-# (whiteouts), RUN sees ENV, ARG, WORKDIR and USER, and the image unpacks
+# (whiteouts), RUN gets ENV, ARG, WORKDIR and USER, and the image unpacks
 # with umoci.
 source "$(dirname "$0")/lib/common.sh"
 

@@ -101,7 +101,7 @@ if grep -rqF "$secret_value" "$TEST_ROOT/blobs"; then
   fail "a secret value is in a blob of the store"
 fi
 
-# A second build sees what the first wrote to the cache.
+# A second build reads what the first wrote to the cache.
 cat >"$ctx/Dockerfile.second" <<'DOCKERFILE'
 FROM busybox
 RUN --mount=type=cache,id=appcache,target=/mnt/app,sharing=locked \

@@ -65,7 +65,7 @@ base_debian_mirror() {
 }
 
 # Make a debootstrapped tree look like the official debian:*-slim images:
-# no device nodes, no package lists or caches, and dpkg told to skip docs.
+# no device nodes, no package lists or caches, and dpkg set to skip docs.
 base_debian_slim() {
   local rootfs="$1"
   find "$rootfs/dev" -mindepth 1 -delete

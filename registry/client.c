@@ -6,6 +6,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "registry/curl_api.h"
 #include "registry/internal.h"
 
 /* Docker takes mirrors as URLs ("https://mirror.example"), the options
@@ -60,20 +61,9 @@ cb_registry_new (const struct cb_registry_options *opts, struct cb_registry **ou
   static const struct cb_registry_options no_options = { 0 };
   struct cb_registry *reg;
 
-  if (curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK)
-    return cb_error_set (err, CBUILD_ERR_SYSTEM, "cannot initialize libcurl");
   reg = calloc (1, sizeof *reg);
   if (reg == NULL)
-    {
-      curl_global_cleanup ();
-      return cb_error_nomem (err);
-    }
-  reg->curl = curl_easy_init ();
-  if (reg->curl == NULL)
-    {
-      cb_registry_free (reg);
-      return cb_error_set (err, CBUILD_ERR_SYSTEM, "cannot initialize libcurl");
-    }
+    return cb_error_nomem (err);
   if (copy_options (reg, opts ? opts : &no_options, err) < 0)
     {
       cb_registry_free (reg);
@@ -83,20 +73,38 @@ cb_registry_new (const struct cb_registry_options *opts, struct cb_registry **ou
   return 0;
 }
 
+/* The handle is made on the first request, so that a build served from
+ * the local cache never loads libcurl. */
+CURL *
+cb_registry_curl (struct cb_registry *reg, cbuild_error *err)
+{
+  const struct cb_curl_api *curl;
+
+  if (reg->curl)
+    return reg->curl;
+  curl = cb_curl_api (err);
+  if (curl == NULL)
+    return NULL;
+  reg->curl = curl->easy_init ();
+  if (reg->curl == NULL)
+    cb_error_set (err, CBUILD_ERR_SYSTEM, "cannot create a libcurl handle");
+  return reg->curl;
+}
+
 void
 cb_registry_free (struct cb_registry *reg)
 {
   if (reg == NULL)
     return;
   cb_auth_state_release (reg);
+  /* A handle exists only after cb_curl_api() succeeded. */
   if (reg->curl)
-    curl_easy_cleanup (reg->curl);
+    cb_curl_api (NULL)->easy_cleanup (reg->curl);
   cb_strv_release (&reg->mirrors);
   cb_strv_release (&reg->insecure);
   free (reg->hub_host);
   free (reg->config_path);
   free (reg);
-  curl_global_cleanup ();
 }
 
 /* localhost, 127.0.0.0/8 and ::1, with or without a port. */

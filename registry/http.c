@@ -9,6 +9,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "registry/curl_api.h"
 
 /* One response's header block may not exceed this, so that a hostile
  * server cannot make the client buffer without end. */
@@ -243,32 +244,32 @@ on_seek (void *user, curl_off_t offset, int origin)
 }
 
 static void
-set_method (CURL *curl, const struct cb_http_request *req, struct transfer *t)
+set_method (const struct cb_curl_api *api, CURL *curl, const struct cb_http_request *req, struct transfer *t)
 {
   if (strcmp (req->method, "HEAD") == 0)
-    curl_easy_setopt (curl, CURLOPT_NOBODY, 1L);
+    api->easy_setopt (curl, CURLOPT_NOBODY, 1L);
   else if (strcmp (req->method, "POST") == 0)
     {
-      curl_easy_setopt (curl, CURLOPT_POST, 1L);
-      curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
-      curl_easy_setopt (curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+      api->easy_setopt (curl, CURLOPT_POST, 1L);
+      api->easy_setopt (curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
+      api->easy_setopt (curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
     }
   else if (strcmp (req->method, "PUT") == 0)
     {
       int64_t size = req->body_fd >= 0 ? req->body_size : (int64_t) req->body_len;
-      curl_easy_setopt (curl, CURLOPT_UPLOAD, 1L);
-      curl_easy_setopt (curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t) size);
-      curl_easy_setopt (curl, CURLOPT_READFUNCTION, on_read);
-      curl_easy_setopt (curl, CURLOPT_READDATA, t);
-      curl_easy_setopt (curl, CURLOPT_SEEKFUNCTION, on_seek);
-      curl_easy_setopt (curl, CURLOPT_SEEKDATA, t);
+      api->easy_setopt (curl, CURLOPT_UPLOAD, 1L);
+      api->easy_setopt (curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t) size);
+      api->easy_setopt (curl, CURLOPT_READFUNCTION, on_read);
+      api->easy_setopt (curl, CURLOPT_READDATA, t);
+      api->easy_setopt (curl, CURLOPT_SEEKFUNCTION, on_seek);
+      api->easy_setopt (curl, CURLOPT_SEEKDATA, t);
     }
   else if (strcmp (req->method, "GET") != 0)
-    curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, req->method);
+    api->easy_setopt (curl, CURLOPT_CUSTOMREQUEST, req->method);
 }
 
 static int
-add_header (struct curl_slist **list, const char *name, const char *value, cbuild_error *err)
+add_header (const struct cb_curl_api *api, struct curl_slist **list, const char *name, const char *value, cbuild_error *err)
 {
   cleanup_free char *line = NULL;
   struct curl_slist *next;
@@ -276,7 +277,7 @@ add_header (struct curl_slist **list, const char *name, const char *value, cbuil
   /* "Name:" with no value makes libcurl drop a header it adds itself. */
   if (asprintf (&line, "%s:%s%s", name, value ? " " : "", value ? value : "") < 0)
     return cb_error_nomem (err);
-  next = curl_slist_append (*list, line);
+  next = api->slist_append (*list, line);
   if (next == NULL)
     return cb_error_nomem (err);
   *list = next;
@@ -284,14 +285,15 @@ add_header (struct curl_slist **list, const char *name, const char *value, cbuil
 }
 
 static int
-build_headers (const struct cb_http_request *req, struct curl_slist **list, cbuild_error *err)
+build_headers (const struct cb_curl_api *api, const struct cb_http_request *req, struct curl_slist **list,
+               cbuild_error *err)
 {
-  if (req->accept && add_header (list, "Accept", req->accept, err) < 0)
+  if (req->accept && add_header (api, list, "Accept", req->accept, err) < 0)
     return -1;
   if ((req->content_type || strcmp (req->method, "POST") == 0)
-      && add_header (list, "Content-Type", req->content_type, err) < 0)
+      && add_header (api, list, "Content-Type", req->content_type, err) < 0)
     return -1;
-  if (req->authorization && add_header (list, "Authorization", req->authorization, err) < 0)
+  if (req->authorization && add_header (api, list, "Authorization", req->authorization, err) < 0)
     return -1;
   return 0;
 }
@@ -308,44 +310,45 @@ cb_http_total_timeout (const struct cb_http_request *req)
 }
 
 static void
-set_options (CURL *curl, struct transfer *t, char *errbuf, struct curl_slist *headers)
+set_options (const struct cb_curl_api *api, CURL *curl, struct transfer *t, char *errbuf,
+             struct curl_slist *headers)
 {
   const struct cb_http_request *req = t->req;
 
-  curl_easy_setopt (curl, CURLOPT_URL, req->url);
-  curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (curl, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt (curl, CURLOPT_USERAGENT, "cbuild/0.1");
-  curl_easy_setopt (curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt (curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt (curl, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
-  curl_easy_setopt (curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt (curl, CURLOPT_LOW_SPEED_TIME, STALL_TIMEOUT_S);
-  curl_easy_setopt (curl, CURLOPT_TIMEOUT, cb_http_total_timeout (req));
+  api->easy_setopt (curl, CURLOPT_URL, req->url);
+  api->easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
+  api->easy_setopt (curl, CURLOPT_ERRORBUFFER, errbuf);
+  api->easy_setopt (curl, CURLOPT_USERAGENT, "cbuild/0.1");
+  api->easy_setopt (curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  api->easy_setopt (curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  api->easy_setopt (curl, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
+  api->easy_setopt (curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  api->easy_setopt (curl, CURLOPT_LOW_SPEED_TIME, STALL_TIMEOUT_S);
+  api->easy_setopt (curl, CURLOPT_TIMEOUT, cb_http_total_timeout (req));
   /* libcurl (7.58 and later) sends a custom Authorization header only to
    * the host of the first request, so registry credentials do not leak to
    * the storage host a blob download is redirected to. */
-  curl_easy_setopt (curl, CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
-  curl_easy_setopt (curl, CURLOPT_MAXREDIRS, MAX_REDIRECTS);
-  curl_easy_setopt (curl, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt (curl, CURLOPT_HEADERDATA, t);
-  curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt (curl, CURLOPT_WRITEDATA, t);
-  curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
-  set_method (curl, req, t);
+  api->easy_setopt (curl, CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
+  api->easy_setopt (curl, CURLOPT_MAXREDIRS, MAX_REDIRECTS);
+  api->easy_setopt (curl, CURLOPT_HEADERFUNCTION, on_header);
+  api->easy_setopt (curl, CURLOPT_HEADERDATA, t);
+  api->easy_setopt (curl, CURLOPT_WRITEFUNCTION, on_body);
+  api->easy_setopt (curl, CURLOPT_WRITEDATA, t);
+  api->easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
+  set_method (api, curl, req, t);
 }
 
 static int
-transport_error (CURL *curl, CURLcode rc, const char *errbuf, const char *request_url,
+transport_error (const struct cb_curl_api *api, CURL *curl, CURLcode rc, const char *errbuf, const char *request_url,
                  struct cb_http_response *resp, cbuild_error *err)
 {
   const char *url = NULL;
   cleanup_free char *host = NULL;
-  const char *detail = errbuf[0] ? errbuf : curl_easy_strerror (rc);
+  const char *detail = errbuf[0] ? errbuf : api->easy_strerror (rc);
   long os_errno = 0;
 
-  curl_easy_getinfo (curl, CURLINFO_EFFECTIVE_URL, &url);
-  curl_easy_getinfo (curl, CURLINFO_OS_ERRNO, &os_errno);
+  api->easy_getinfo (curl, CURLINFO_EFFECTIVE_URL, &url);
+  api->easy_getinfo (curl, CURLINFO_OS_ERRNO, &os_errno);
   host = url ? cb_http_url_authority (url) : NULL;
   /* A redirect to a URL without a host (file:///etc/passwd) leaves the
    * registry that sent it as the one to name. */
@@ -377,6 +380,7 @@ int
 cb_http_perform (CURL *curl, const struct cb_http_request *req,
                  struct cb_http_response *resp, cbuild_error *err)
 {
+  const struct cb_curl_api *api = cb_curl_api (err);
   struct transfer t = { .req = req, .resp = resp, .err = err };
   struct curl_slist *headers = NULL;
   char errbuf[CURL_ERROR_SIZE] = "";
@@ -384,55 +388,64 @@ cb_http_perform (CURL *curl, const struct cb_http_request *req,
   int ret = 0;
 
   memset (resp, 0, sizeof *resp);
+  if (api == NULL)
+    return -1;
   response_clear_headers (resp);
-  curl_easy_reset (curl);
-  if (build_headers (req, &headers, err) < 0)
+  api->easy_reset (curl);
+  if (build_headers (api, req, &headers, err) < 0)
     {
-      curl_slist_free_all (headers);
+      api->slist_free_all (headers);
       return -1;
     }
-  set_options (curl, &t, errbuf, headers);
+  set_options (api, curl, &t, errbuf, headers);
 
-  rc = curl_easy_perform (curl);
+  rc = api->easy_perform (curl);
   if (t.failed)
     ret = -1;
   else if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && t.drain_stopped))
-    ret = transport_error (curl, rc, errbuf, req->url, resp, err);
+    ret = transport_error (api, curl, rc, errbuf, req->url, resp, err);
   else
-    curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &resp->status);
+    api->easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &resp->status);
 
   /* The handle must not keep pointers to this frame's buffers. */
-  curl_easy_reset (curl);
-  curl_slist_free_all (headers);
+  api->easy_reset (curl);
+  api->slist_free_all (headers);
   return ret;
 }
 
 char *
 cb_http_url_authority (const char *url)
 {
-  CURLU *u = curl_url ();
+  const struct cb_curl_api *api = cb_curl_api (NULL);
+  CURLU *u = api ? api->url () : NULL;
   char *host = NULL, *port = NULL, *out = NULL;
 
-  if (u && curl_url_set (u, CURLUPART_URL, url, 0) == CURLUE_OK
-      && curl_url_get (u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+  if (u == NULL)
+    return NULL;
+  if (api->url_set (u, CURLUPART_URL, url, 0) == CURLUE_OK
+      && api->url_get (u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
     {
-      if (curl_url_get (u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+      if (api->url_get (u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
         port = NULL;
       if (asprintf (&out, "%s%s%s", host, port ? ":" : "", port ? port : "") < 0)
         out = NULL;
     }
-  curl_free (host);
-  curl_free (port);
-  curl_url_cleanup (u);
+  api->free (host);
+  api->free (port);
+  api->url_cleanup (u);
   return out;
 }
 
 char *
 cb_http_resolve_url (const char *base, const char *location, const char *query, cbuild_error *err)
 {
-  CURLU *u = curl_url ();
+  const struct cb_curl_api *api = cb_curl_api (err);
+  CURLU *u;
   char *resolved = NULL, *out = NULL;
 
+  if (api == NULL)
+    return NULL;
+  u = api->url ();
   if (u == NULL)
     {
       cb_error_nomem (err);
@@ -440,14 +453,14 @@ cb_http_resolve_url (const char *base, const char *location, const char *query, 
     }
   /* Setting a URL on a handle that has one resolves it as a reference
    * relative to the old one (RFC 3986 section 5). */
-  if (curl_url_set (u, CURLUPART_URL, base, 0) != CURLUE_OK
-      || curl_url_set (u, CURLUPART_URL, location, 0) != CURLUE_OK
-      || (query && curl_url_set (u, CURLUPART_QUERY, query, CURLU_APPENDQUERY | CURLU_URLENCODE) != CURLUE_OK)
-      || curl_url_get (u, CURLUPART_URL, &resolved, 0) != CURLUE_OK)
+  if (api->url_set (u, CURLUPART_URL, base, 0) != CURLUE_OK
+      || api->url_set (u, CURLUPART_URL, location, 0) != CURLUE_OK
+      || (query && api->url_set (u, CURLUPART_QUERY, query, CURLU_APPENDQUERY | CURLU_URLENCODE) != CURLUE_OK)
+      || api->url_get (u, CURLUPART_URL, &resolved, 0) != CURLUE_OK)
     cb_error_set (err, CBUILD_ERR_REGISTRY, "invalid location '%s' in the registry's response", location);
   else if ((out = strdup (resolved)) == NULL)
     cb_error_nomem (err);
-  curl_free (resolved);
-  curl_url_cleanup (u);
+  api->free (resolved);
+  api->url_cleanup (u);
   return out;
 }

@@ -62,6 +62,10 @@ struct cb_endpoint
   bool mirror;
 };
 
+/* Returns the client's libcurl handle, loading libcurl and making the
+ * handle on the first call. NULL with err set when libcurl cannot load. */
+CURL *cb_registry_curl (struct cb_registry *reg, cbuild_error *err);
+
 /* Fills ep for host; plain HTTP for insecure and loopback hosts. */
 void cb_registry_endpoint (const struct cb_registry *reg, const char *host, const char *cred_host,
                            bool mirror, struct cb_endpoint *ep);

@@ -202,12 +202,14 @@ fetch_token (struct cb_registry *reg, const struct cb_endpoint *ep, const struct
   struct cb_credentials creds = { NULL, NULL };
   char *value = NULL;
   long expires_in = 0;
+  CURL *curl;
   int ret;
 
   if (cb_docker_config_credentials (reg->config_path, ep->cred_host, &creds, err) < 0)
     return -1;
   *have_creds = creds.username != NULL;
-  ret = cb_auth_fetch_token (reg->curl, ch, scope, &creds, &value, &expires_in, err);
+  curl = cb_registry_curl (reg, err);
+  ret = curl ? cb_auth_fetch_token (curl, ch, scope, &creds, &value, &expires_in, err) : -1;
   cb_credentials_release (&creds);
   if (ret < 0)
     return -1;
@@ -294,10 +296,11 @@ static int
 perform_with (struct cb_registry *reg, struct cb_http_request *req, char *authorization,
               struct cb_http_response *resp, cbuild_error *err)
 {
+  CURL *curl = cb_registry_curl (reg, err);
   int ret;
 
   req->authorization = authorization;
-  ret = cb_http_perform (reg->curl, req, resp, err);
+  ret = curl ? cb_http_perform (curl, req, resp, err) : -1;
   req->authorization = NULL;
   wipe_free (authorization);
   return ret;

@@ -43,6 +43,24 @@ feed_number (struct cb_sha256 *h, long long n)
   feed (h, buf);
 }
 
+/* Reads the file that the record has no digest for. The file is stat'ed
+ * again through the open descriptor, because it may have been replaced
+ * since the directory walk stat'ed it, and the record must describe the
+ * file that was read. */
+static int
+hash_file (int dir_fd, const char *name, const char *shown, struct cb_file_digests *rec, char digest[CB_DIGEST_SIZE],
+           cbuild_error *err)
+{
+  cleanup_close int fd = openat (dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  struct stat st;
+
+  if (fd < 0 || fstat (fd, &st) < 0)
+    return cb_error_sys (err, errno, "open '%s' in the build context", shown);
+  if (!S_ISREG (st.st_mode))
+    return cb_error_set (err, CBUILD_ERR_INVALID, "'%s' in the build context changed while it was read", shown);
+  return cb_file_digests_get (rec, fd, &st, shown, digest, err);
+}
+
 /* Only the mode bits and type matter: COPY sets the owner to root or the
  * --chown user (which is in the key already), and mtimes are ignored. */
 static int
@@ -64,10 +82,7 @@ hash_entry (struct hash_walk *w, int dir_fd, const char *name, const char *shown
     }
   else if (S_ISREG (st->st_mode))
     {
-      cleanup_close int fd = openat (dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-      if (fd < 0)
-        return cb_error_sys (err, errno, "open '%s' in the build context", shown);
-      if (cb_file_digests_get (w->rec, fd, st, shown, digest, err) < 0)
+      if (!cb_file_digests_lookup (w->rec, st, digest) && hash_file (dir_fd, name, shown, w->rec, digest, err) < 0)
         return -1;
       feed (w->h, digest);
     }

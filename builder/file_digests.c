@@ -203,9 +203,8 @@ same_file_state (const struct record_entry *a, const struct record_entry *b)
          && a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec;
 }
 
-int
-cb_file_digests_get (struct cb_file_digests *rec, int fd, const struct stat *st, const char *name,
-                     char out[CB_DIGEST_SIZE], cbuild_error *err)
+bool
+cb_file_digests_lookup (struct cb_file_digests *rec, const struct stat *st, char out[CB_DIGEST_SIZE])
 {
   struct record_entry want = entry_for (st);
   struct record_entry *slot;
@@ -217,9 +216,17 @@ cb_file_digests_get (struct cb_file_digests *rec, int fd, const struct stat *st,
   if (found)
     format_digest (slot->sha256, out);
   pthread_mutex_unlock (&rec->lock);
-  if (found)
-    return 0;
+  return found;
+}
 
+int
+cb_file_digests_get (struct cb_file_digests *rec, int fd, const struct stat *st, const char *name,
+                     char out[CB_DIGEST_SIZE], cbuild_error *err)
+{
+  struct record_entry want = entry_for (st);
+
+  if (cb_file_digests_lookup (rec, st, out))
+    return 0;
   if (hash_file (fd, name, out, err) < 0)
     return -1;
   /* A file changed within the last second could change again without a

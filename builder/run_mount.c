@@ -23,8 +23,6 @@
 #include "common/fs.h"
 #include "parser/expand.h"
 
-#define MOUNT_FLAG "--mount="
-
 static size_t
 path_depth (const char *path)
 {
@@ -338,8 +336,9 @@ mount_one (struct cb_mount_job *job, cbuild_error *err)
  * variables first. NOTE: BuildKit substitutes each field after splitting
  * the value. Substituting the whole value differs only for a quoted field
  * or an escape in a value, which --mount values rarely have. */
-static int
-parse_flag (struct cb_build *b, struct cb_stage *st, const char *value, struct cb_run_mount *m, cbuild_error *err)
+int
+cb_run_mount_parse_flag (struct cb_build *b, struct cb_stage *st, const char *value, struct cb_run_mount *m,
+                         cbuild_error *err)
 {
   cleanup_strv struct cb_strv env = CB_STRV_INIT;
   cleanup_free char *expanded = NULL;
@@ -407,11 +406,11 @@ parse_flags (struct cb_build *b, struct cb_stage *st, const struct cb_instructio
     return cb_error_nomem (err);
   for (size_t i = 0; i < ins->n_flags; i++)
     {
-      const char *value = ins->flags[i] + strlen (MOUNT_FLAG);
+      const char *value = ins->flags[i] + strlen (CB_MOUNT_FLAG);
 
-      if (strncmp (ins->flags[i], MOUNT_FLAG, strlen (MOUNT_FLAG)) != 0)
+      if (strncmp (ins->flags[i], CB_MOUNT_FLAG, strlen (CB_MOUNT_FLAG)) != 0)
         continue;
-      if (parse_flag (b, st, value, &p->mounts[p->n], err) < 0)
+      if (cb_run_mount_parse_flag (b, st, value, &p->mounts[p->n], err) < 0)
         return cb_error_prefix (err, "--mount=%s", value);
       p->specs[p->n++] = value;
     }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "builder/build.h"
+#include "builder/cache.h"
 #include "builder/runtime.h"
 #include "common/strv.h"
 
@@ -54,6 +55,13 @@ struct cb_run_mounts
  * everything set up so far is released. */
 int cb_run_mounts_prepare (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins,
                            struct cb_run_mounts *out, cbuild_error *err);
+
+/* Adds to key what the step's bind mounts show: the content of a build
+ * context source, hashed as COPY hashes its sources (after .dockerignore),
+ * or the cache key of the earlier stage that from= names, which is built
+ * first. Cache, tmpfs and secret mounts add nothing. */
+int cb_run_mounts_hash (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins,
+                        struct cb_cache_key *key, cbuild_error *err);
 
 /* Adds a bind mount of the host path source (already resolved and free
  * of symlinks) at destination, in its place by depth. */

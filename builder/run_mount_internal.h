@@ -8,6 +8,8 @@
 #include "builder/copy_rootfs.h"
 #include "builder/run_mount.h"
 
+#define CB_MOUNT_FLAG "--mount="
+
 /* One --mount flag of the step being prepared. */
 struct cb_mount_job
 {
@@ -19,6 +21,11 @@ struct cb_mount_job
   const char *target;            /* absolute, cleaned */
   struct cb_image_mount *from;   /* the stage that from= names, or NULL */
 };
+
+/* Parses the value of one --mount flag, substituting the stage's
+ * variables first when it contains a '$'. */
+int cb_run_mount_parse_flag (struct cb_build *b, struct cb_stage *st, const char *value, struct cb_run_mount *m,
+                             cbuild_error *err);
 
 /* Adds mount to the set (copying its strings), after every mount that is
  * not deeper than it, so that the runtime mounts parents first. */

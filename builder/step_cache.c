@@ -6,6 +6,7 @@
 
 #include "builder/cache_remote.h"
 #include "builder/copy_hash.h"
+#include "builder/run_mount.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 
@@ -55,7 +56,6 @@ cb_step_key_run (struct cb_build *b, struct cb_stage *st, const struct cb_instru
 {
   struct cb_cache_key k;
 
-  (void) b;
   if (cb_cache_key_begin (&k, st->cache_parent, "RUN", err) < 0)
     return -1;
   cb_cache_key_add_strv (&k, argv);
@@ -70,8 +70,11 @@ cb_step_key_run (struct cb_build *b, struct cb_stage *st, const struct cb_instru
   /* A shebang heredoc runs from a file, so its body is not in argv. */
   for (size_t i = 0; i < ins->n_heredocs; i++)
     cb_cache_key_add (&k, ins->heredocs[i].content);
-  /* TODO: the content of RUN --mount=type=bind sources is not in the key,
-   * so a changed bind source does not rerun the step. */
+  if (cb_run_mounts_hash (b, st, ins, &k, err) < 0)
+    {
+      cb_cache_key_abort (&k);
+      return -1;
+    }
   cb_cache_key_finish (&k, key);
   return 0;
 }

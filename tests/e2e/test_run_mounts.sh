@@ -118,6 +118,49 @@ assert_eq "first" "$(cat "$TEST_TMP/bundle2/rootfs/seen-by-second")" "cache cont
 assert_eq "private-was-here" "$(cat "$TEST_TMP/bundle2/rootfs/sub-by-second")" "cache subdirectory mounted with source="
 assert_missing "$TEST_TMP/bundle2/rootfs/mnt/app" "cache mount target of the second build"
 
+# What a bind mount shows is part of the step's cache key, as in BuildKit:
+# a changed file under a context source or a changed stage reruns the
+# step; a change to a file that .dockerignore excludes does not.
+keyed="$TEST_TMP/keyed"
+mkdir -p "$keyed/data"
+echo one >"$keyed/data/input.txt"
+echo excluded >"$keyed/data/ignored.txt"
+echo tool-1 >"$keyed/tool.txt"
+printf 'data/ignored.txt\n' >"$keyed/.dockerignore"
+cat >"$keyed/Dockerfile" <<'DOCKERFILE'
+FROM busybox AS tools
+COPY tool.txt /tool.txt
+
+FROM busybox
+RUN --mount=type=bind,source=data,target=/src cat /src/input.txt >/bound
+RUN --mount=type=bind,from=tools,source=/tool.txt,target=/t cat /t >/staged
+DOCKERFILE
+
+# bind_key_build NAME: builds the keyed context and sets RAN to the number
+# of steps that ran (the summary line's "N steps run").
+bind_key_build() {
+  cbuild_build -t "bind-key:$1" "$keyed" >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err" ||
+    fail "$1: build failed: $(tail -n 30 "$TEST_TMP/$1.err")"
+  RAN=$(sed -n 's/^built in .*: \([0-9]*\) steps\{0,1\} run.*/\1/p' "$TEST_TMP/$1.err")
+  [[ -n "$RAN" ]] || fail "$1: no summary line: $(tail -n 5 "$TEST_TMP/$1.err")"
+}
+
+bind_key_build first
+assert_eq "3" "$RAN" "first build of the bind key context: steps run"
+bind_key_build unchanged
+assert_eq "0" "$RAN" "unchanged bind sources: steps run"
+echo changed >"$keyed/data/ignored.txt"
+bind_key_build ignored-changed
+assert_eq "0" "$RAN" "changed file that .dockerignore excludes: steps run"
+echo two >"$keyed/data/input.txt"
+bind_key_build source-changed
+assert_eq "2" "$RAN" "changed context bind source: steps run (both RUNs)"
+echo tool-2 >"$keyed/tool.txt"
+bind_key_build stage-changed
+assert_eq "2" "$RAN" "changed stage behind a bind mount: steps run (its COPY and the RUN)"
+grep -qE '^(\[[a-z0-9_.-]+\] )?CACHED$' "$TEST_TMP/stage-changed.err" ||
+  fail "stage-changed: the RUN with the unchanged context bind should be CACHED"
+
 # A required secret that is not given fails and names its id.
 cat >"$ctx/Dockerfile.required" <<'DOCKERFILE'
 FROM busybox

@@ -1,34 +1,38 @@
 /* cb_layer_create_from_dir: the tar stream from layer_walk.c goes through
- * one pipeline, tar bytes -> SHA-256 (diffID) -> gzip -> blob writer (which
- * computes the blob digest), so a layer is never held in memory. */
+ * one pipeline, tar bytes -> SHA-256 (diffID) -> gzip (on worker threads)
+ * -> blob writer (which computes the blob digest), so a layer is never
+ * held in memory. */
 #include "layers/layer.h"
 
 #include <archive.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "layers/archive_error.h"
+#include "layers/gzip_writer.h"
 #include "layers/layer_walk.h"
-
-#define GZIP_CHUNK (64 * 1024)
 
 struct gzip_sink
 {
   struct cb_sha256 *diff_hash; /* of the uncompressed tar */
-  z_stream z;
-  bool z_ready;
+  struct cb_gzip_writer *gzip;
   struct cb_blob_writer *blob;
-  unsigned char out[GZIP_CHUNK];
   cbuild_error err; /* the failure inside a libarchive callback */
   bool failed;
 };
+
+static int
+write_blob (void *user, const void *data, size_t len, cbuild_error *err)
+{
+  struct gzip_sink *s = user;
+
+  return cb_blob_writer_write (s->blob, data, len, err);
+}
 
 static int
 sink_init (struct gzip_sink *s, struct cb_store *store, cbuild_error *err)
@@ -36,13 +40,9 @@ sink_init (struct gzip_sink *s, struct cb_store *store, cbuild_error *err)
   s->diff_hash = cb_sha256_new (err);
   if (s->diff_hash == NULL)
     return -1;
-  /* 16 + MAX_WBITS selects the gzip wrapper; its header has no name and
-   * mtime 0, so the blob depends on the tar only. */
-  if (deflateInit2 (&s->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8,
-                    Z_DEFAULT_STRATEGY) != Z_OK)
-    return cb_error_set (err, CBUILD_ERR_NOMEM, "initialize gzip compression");
-  s->z_ready = true;
-  return cb_blob_writer_new (store, &s->blob, err);
+  if (cb_blob_writer_new (store, &s->blob, err) < 0)
+    return -1;
+  return cb_gzip_writer_new (write_blob, s, 0, &s->gzip, err);
 }
 
 static void
@@ -50,61 +50,23 @@ sink_release (struct gzip_sink *s)
 {
   cb_sha256_free (s->diff_hash);
   s->diff_hash = NULL;
-  if (s->z_ready)
-    deflateEnd (&s->z);
-  s->z_ready = false;
+  cb_gzip_writer_free (s->gzip);
+  s->gzip = NULL;
   cb_blob_writer_abort (s->blob);
   s->blob = NULL;
-}
-
-/* Runs deflate on the pending input and writes what it produces. With
- * Z_NO_FLUSH it returns once all input is consumed, with Z_FINISH once the
- * gzip trailer is written. */
-static int
-sink_deflate (struct gzip_sink *s, int flush, cbuild_error *err)
-{
-  int zr;
-
-  do
-    {
-      size_t have;
-      s->z.next_out = s->out;
-      s->z.avail_out = sizeof s->out;
-      zr = deflate (&s->z, flush);
-      if (zr == Z_STREAM_ERROR)
-        return cb_error_set (err, CBUILD_ERR_SYSTEM, "gzip compression failed");
-      have = sizeof s->out - s->z.avail_out;
-      if (have > 0 && cb_blob_writer_write (s->blob, s->out, have, err) < 0)
-        return -1;
-    }
-  while (s->z.avail_out == 0);
-  if (flush == Z_FINISH && zr != Z_STREAM_END)
-    return cb_error_set (err, CBUILD_ERR_SYSTEM, "gzip compression did not finish");
-  return 0;
 }
 
 static la_ssize_t
 sink_write (struct archive *a, void *user_data, const void *buf, size_t len)
 {
   struct gzip_sink *s = user_data;
-  const unsigned char *p = buf;
-  size_t left = len;
 
   cb_sha256_update (s->diff_hash, buf, len);
-  /* avail_in is a uInt, so larger writes go in parts. */
-  while (left > 0)
+  if (cb_gzip_writer_write (s->gzip, buf, len, &s->err) < 0)
     {
-      uInt part = left > UINT_MAX ? UINT_MAX : (uInt) left;
-      s->z.next_in = (Bytef *) p;
-      s->z.avail_in = part;
-      if (sink_deflate (s, Z_NO_FLUSH, &s->err) < 0)
-        {
-          s->failed = true;
-          archive_set_error (a, EIO, "%s", s->err.message);
-          return -1;
-        }
-      p += part;
-      left -= part;
+      s->failed = true;
+      archive_set_error (a, EIO, "%s", s->err.message);
+      return -1;
     }
   return (la_ssize_t) len;
 }
@@ -160,7 +122,7 @@ sink_finish (struct gzip_sink *s, struct cb_layer_desc *out, cbuild_error *err)
 {
   struct cb_blob_writer *blob = s->blob;
 
-  if (sink_deflate (s, Z_FINISH, err) < 0)
+  if (cb_gzip_writer_finish (s->gzip, err) < 0)
     return -1;
   cb_sha256_finish (s->diff_hash, out->diff_id);
   s->diff_hash = NULL;

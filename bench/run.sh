@@ -262,7 +262,7 @@ measure_parts() {
   local context="$1" command
   command=$(cbuild_command "$context" bench-ctx20k)
   measure ctx20k-noop-cold-record cbuild "$SLOW_RUNS" \
-    "rm -f $WORK/cbuild-root/cache/file-digests" "$command"
+    "rm -rf $WORK/cbuild-root/cache/context-digests" "$command"
   measure stat-walk find "$RUNS" "" \
     "find $context -printf '%i %s %T@ %C@\\n' >/dev/null"
   measure sha256-all sha256sum "$SLOW_RUNS" "" \

@@ -246,16 +246,27 @@ lock_state (struct cb_build *b, const char *root, cbuild_error *err)
   return 0;
 }
 
+/* Each build context has its own digest record, named by a hash of its
+ * real path, so that a build loads only the entries of its own context
+ * and not those of every context built with this state directory. */
 static int
 open_file_digests (struct cb_build *b, const char *root, cbuild_error *err)
 {
-  cleanup_free char *dir = cb_path_join (root, "cache");
-  cleanup_free char *path = dir ? cb_path_join (dir, "file-digests") : NULL;
+  cleanup_free char *cache = cb_path_join (root, "cache");
+  cleanup_free char *legacy = cache ? cb_path_join (cache, "file-digests") : NULL;
+  cleanup_free char *dir = cache ? cb_path_join (cache, "context-digests") : NULL;
+  cleanup_free char *path = NULL;
+  char id[CB_DIGEST_SIZE];
 
+  if (dir == NULL || legacy == NULL)
+    return cb_error_nomem (err);
+  if (cb_mkdir_p (dir, 0700, err) < 0 || cb_sha256_bytes (b->context_dir, strlen (b->context_dir), id, err) < 0)
+    return -1;
+  /* Older versions kept one record for all contexts there. */
+  unlink (legacy);
+  path = cb_path_join (dir, id + strlen ("sha256:"));
   if (path == NULL)
     return cb_error_nomem (err);
-  if (cb_mkdir_p (dir, 0700, err) < 0)
-    return -1;
   return cb_file_digests_load (path, &b->shared->file_digests, err);
 }
 

@@ -106,6 +106,11 @@ cb_file_digests_load (const char *path, struct cb_file_digests **out, cbuild_err
   if (cb_read_file (path, RECORD_MAX_ENTRIES * sizeof (struct record_entry) + magic, &data, &len, &ignored) == 0
       && len >= magic && memcmp (data, RECORD_MAGIC, magic) == 0 && (len - magic) % sizeof (struct record_entry) == 0)
     {
+      /* Sizing the table once spares a rehash at every doubling. */
+      size_t n = (len - magic) / sizeof (struct record_entry);
+      while ((n + 1) * 2 > rec->n_slots)
+        if (grow (rec) < 0)
+          break;
       for (size_t off = magic; off < len; off += sizeof (struct record_entry))
         {
           struct record_entry e;

@@ -16,6 +16,7 @@ PACKAGES=(
   curl ca-certificates jq apache2-utils tar util-linux
   # The example app's own tests run on the host with Debian's Python
   python3 python3-flask python3-flask-session python3-redis gunicorn
+  redis-server
 )
 
 missing_packages() {

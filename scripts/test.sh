@@ -60,11 +60,35 @@ run_ctest() {
   ((status == 0)) || step_failed "$name"
 }
 
+# Start a Redis server of the fixture tests' own, on a unix socket in
+# LOG_DIR so that it listens on no network port, and print its URL.
+start_fixture_redis() {
+  local socket="$LOG_DIR/redis.sock" tries=0
+  redis-server --port 0 --unixsocket "$socket" --unixsocketperm 700 --save '' \
+    --appendonly no --daemonize yes --pidfile "$LOG_DIR/redis.pid" \
+    --logfile "$LOG_DIR/redis.log" >/dev/null || return 1
+  until redis-cli -s "$socket" ping >/dev/null 2>&1; do
+    ((++tries < 50)) || return 1
+    sleep 0.1
+  done
+  echo "unix://$socket"
+}
+
+stop_fixture_redis() {
+  [[ -f "$LOG_DIR/redis.pid" ]] && kill "$(cat "$LOG_DIR/redis.pid")" 2>/dev/null
+  rm -f "$LOG_DIR/redis.pid"
+}
+
 run_fixture_tests() {
-  local log="$LOG_DIR/fixture.log" status=0 ran skipped
+  local log="$LOG_DIR/fixture.log" status=0 ran skipped redis_url
   echo "== flask-app: python3 -m unittest"
-  PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -m unittest discover \
+  redis_url=$(start_fixture_redis) || {
+    echo "test: could not start redis-server (log: $LOG_DIR/redis.log)" >&2
+    redis_url=""
+  }
+  REDIS_URL="$redis_url" PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -m unittest discover \
     -s "$ROOT/fixtures/flask-app/tests" -v 2>&1 | tee "$log" || status=$?
+  stop_fixture_redis
   ran=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\} .*/\1/p' "$log")
   skipped=$(sed -n 's/^OK (skipped=\([0-9]*\))$/\1/p' "$log")
   if ((status == 0)); then

@@ -211,7 +211,7 @@ cb_copy_resolved_path (const char *context_real, int fd, const char *rel, cbuild
 static int
 copy_dir_source (const struct copy_job *job, int src_path_fd, const char *resolved, cbuild_error *err)
 {
-  struct cb_copy_walk walk = { job->root_fd, job->req->ignore, &job->meta };
+  struct cb_copy_walk walk = { job->root_fd, job->req->ignore, job->req->exclude, &job->meta };
   cleanup_close int src = openat (src_path_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   cleanup_close int created_fd = -1;
   cleanup_close int dst = -1;

@@ -12,6 +12,11 @@ struct cb_copy_request
 {
   const char *context_dir;
   const struct cb_ignore *ignore; /* may be NULL */
+  /* COPY --exclude patterns, matched against paths relative to each source
+   * directory as BuildKit matches them, so the sources themselves are never
+   * excluded. May be NULL. */
+  const struct cb_ignore *exclude;
+  const char *exclude_patterns; /* the same patterns, one a line, for cache keys */
   const char *const *sources;     /* relative to the context, after expansion; may hold wildcards */
   size_t n_sources;
   const char *dest;    /* after expansion; relative destinations are under workdir */

@@ -18,10 +18,22 @@
 struct hash_walk
 {
   const struct cb_ignore *ig;
+  const struct cb_ignore *exclude; /* COPY --exclude, relative to the source directory */
   struct cb_file_digests *rec;
   struct cb_sha256 *h;
   struct cb_buf rel; /* context path of the entry being hashed */
+  size_t source_len; /* the length of the source directory's path in rel */
 };
+
+/* The entry's path relative to the source directory, as the copy matches
+ * --exclude patterns against it. */
+static const char *
+path_in_source (const struct hash_walk *w)
+{
+  const char *p = cb_buf_str (&w->rel) + w->source_len;
+
+  return *p == '/' ? p + 1 : p;
+}
 
 /* Each field is length-prefixed, so that no two different entry lists
  * feed the same bytes to the hash. */
@@ -104,7 +116,8 @@ hash_child (struct hash_walk *w, int dir_fd, const char *name, cbuild_error *err
     return 0;
   if ((w->rel.len > 0 && cb_buf_append_char (&w->rel, '/', err) < 0) || cb_buf_append_str (&w->rel, name, err) < 0)
     return -1;
-  if (!cb_copy_ignored (w->ig, cb_buf_str (&w->rel), S_ISDIR (st.st_mode)))
+  if (!cb_copy_ignored (w->ig, cb_buf_str (&w->rel), S_ISDIR (st.st_mode))
+      && !cb_copy_ignored (w->exclude, path_in_source (w), S_ISDIR (st.st_mode)))
     {
       ret = hash_entry (w, dir_fd, name, cb_buf_str (&w->rel), &st, err);
       if (ret == 0 && S_ISDIR (st.st_mode))
@@ -169,17 +182,19 @@ hash_source (struct hash_walk *w, int context_fd, const char *context_real, cons
     cb_buf_reset (&w->rel);
     if (cb_buf_append_str (&w->rel, resolved, err) < 0)
       return -1;
+    w->source_len = w->rel.len;
     return hash_dir (w, dir, err);
   }
 }
 
 int
-cb_copy_hash_sources (const char *context_dir, const struct cb_ignore *ig, const char *const *sources,
-                      size_t n_sources, struct cb_file_digests *rec, struct cb_sha256 *h, cbuild_error *err)
+cb_copy_hash_sources (const char *context_dir, const struct cb_ignore *ig, const struct cb_ignore *exclude,
+                      const char *const *sources, size_t n_sources, struct cb_file_digests *rec, struct cb_sha256 *h,
+                      cbuild_error *err)
 {
   cleanup_close int context_fd = open (context_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   cleanup_free char *context_real = realpath (context_dir, NULL);
-  struct hash_walk w = { ig, rec, h, CB_BUF_INIT };
+  struct hash_walk w = { ig, exclude, rec, h, CB_BUF_INIT, 0 };
   int ret = 0;
 
   if (context_fd < 0 || context_real == NULL)

@@ -72,6 +72,7 @@ struct cb_copy_walk
 {
   int root_fd; /* the rootfs */
   const struct cb_ignore *ig;
+  const struct cb_ignore *exclude; /* matched relative to the source directory */
   const struct cb_copy_meta *meta;
 };
 

@@ -192,7 +192,18 @@ struct walk_state
   const struct cb_copy_walk *walk;
   struct cb_buf src_rel;   /* the entry's path in the context */
   struct cb_buf dest_path; /* the entry's path in the image */
+  size_t source_len;       /* the length of the source directory's path in src_rel */
 };
+
+/* The entry's path relative to the source directory, which --exclude
+ * patterns are matched against. */
+static const char *
+path_in_source (const struct walk_state *w)
+{
+  const char *p = w->src_rel.data + w->source_len;
+
+  return *p == '/' ? p + 1 : p;
+}
 
 static int copy_contents (struct walk_state *w, int src_dir_fd, int dest_dir_fd, cbuild_error *err);
 
@@ -263,9 +274,11 @@ copy_entry (struct walk_state *w, int src_dir_fd, const char *name, int dest_dir
 
   if (fstatat (src_dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return cb_error_sys (err, errno, "stat '%s' in the build context", w->src_rel.data);
-  if (cb_copy_ignored (w->walk->ig, w->src_rel.data, S_ISDIR (st.st_mode)))
+  if (cb_copy_ignored (w->walk->ig, w->src_rel.data, S_ISDIR (st.st_mode))
+      || cb_copy_ignored (w->walk->exclude, path_in_source (w), S_ISDIR (st.st_mode)))
     return 0;
-  excluded = w->walk->ig && cb_ignore_excluded (w->walk->ig, w->src_rel.data);
+  excluded = (w->walk->ig && cb_ignore_excluded (w->walk->ig, w->src_rel.data))
+             || (w->walk->exclude && cb_ignore_excluded (w->walk->exclude, path_in_source (w)));
   switch (st.st_mode & S_IFMT)
     {
     case S_IFDIR:
@@ -333,7 +346,7 @@ int
 cb_copy_dir_contents (const struct cb_copy_walk *walk, int src_dir_fd, const char *src_rel, int dest_dir_fd,
                       const char *dest_path, cbuild_error *err)
 {
-  struct walk_state w = { walk, CB_BUF_INIT, CB_BUF_INIT };
+  struct walk_state w = { walk, CB_BUF_INIT, CB_BUF_INIT, strlen (src_rel) };
   int ret;
 
   cb_buf_init (&w.src_rel, PATH_BUF_MAX);

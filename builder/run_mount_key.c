@@ -20,7 +20,7 @@ hash_context_source (struct cb_build *b, const char *source, struct cb_cache_key
     return cb_error_nomem (err);
   sources[0] = rel[1] ? rel + 1 : ".";
   cb_cache_key_add (key, "context");
-  if (cb_copy_hash_sources (b->context_dir, b->ignore, sources, 1, b->shared->file_digests, key->h, err) < 0)
+  if (cb_copy_hash_sources (b->context_dir, b->ignore, NULL, sources, 1, b->shared->file_digests, key->h, err) < 0)
     return cb_error_prefix (err, "source in the build context");
   return 0;
 }

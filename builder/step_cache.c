@@ -111,10 +111,13 @@ cb_step_key_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instr
         }
       cb_cache_key_add_strv (&k, &env);
     }
+  /* From a context the hash below covers what the patterns select; from
+   * a stage only the stage's key does, so the patterns go in too. */
+  cb_cache_key_add (&k, req->exclude_patterns ? req->exclude_patterns : "");
   if (from_key)
     cb_cache_key_add (&k, from_key);
   else if (req->n_sources > 0
-           && cb_copy_hash_sources (req->context_dir, req->ignore, req->sources, req->n_sources,
+           && cb_copy_hash_sources (req->context_dir, req->ignore, req->exclude, req->sources, req->n_sources,
                                     b->shared->file_digests, k.h, err) < 0)
     {
       cb_cache_key_abort (&k);

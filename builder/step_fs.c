@@ -443,13 +443,48 @@ expand_copy_args (struct cb_build *b, struct cb_stage *st, const struct cb_instr
 static int
 check_copy_flags (const struct cb_instruction *ins, bool is_add, cbuild_error *err)
 {
-  static const char *const unsupported[] = { "parents", "exclude", "checksum", "keep-git-dir", NULL };
+  static const char *const unsupported[] = { "parents", "checksum", "keep-git-dir", NULL };
 
   for (size_t i = 0; unsupported[i]; i++)
     if (cb_instruction_flag (ins, unsupported[i]))
       return cb_error_set (err, CBUILD_ERR_INVALID, "%s --%s is not supported yet", is_add ? "ADD" : "COPY",
                            unsupported[i]);
   return 0;
+}
+
+#define EXCLUDE_FLAG "--exclude="
+
+/* Collects the --exclude patterns after variable substitution, one a line
+ * in text, and parses them with the .dockerignore syntax, which BuildKit
+ * also matches them with. *out stays NULL without --exclude. */
+static int
+load_excludes (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins, struct cb_buf *text,
+               struct cb_ignore **out, cbuild_error *err)
+{
+  cleanup_strv struct cb_strv env = CB_STRV_INIT;
+  bool any = false;
+
+  *out = NULL;
+  for (size_t i = 0; i < ins->n_flags; i++)
+    {
+      cleanup_free char *pattern = NULL;
+
+      if (strncmp (ins->flags[i], EXCLUDE_FLAG, strlen (EXCLUDE_FLAG)) != 0)
+        continue;
+      if (!any && cb_stage_expand_env (st, &env, err) < 0)
+        return -1;
+      any = true;
+      if (cb_expand_word (ins->flags[i] + strlen (EXCLUDE_FLAG), b->df->escape, &env, &pattern, err) < 0
+          || cb_buf_printf (text, err, "%s\n", pattern) < 0)
+        return -1;
+    }
+  return any ? cb_ignore_parse (cb_buf_str (text), text->len, out, err) : 0;
+}
+
+static void
+ignore_freep (struct cb_ignore **ig)
+{
+  cb_ignore_free (*ig);
 }
 
 /* Resolves --from to an earlier stage (built first) or an image reference
@@ -515,6 +550,8 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
   struct cb_image *from_image = NULL;
   const char *from_key = NULL;
   cleanup_free char *source_name = NULL;
+  cleanup_buf struct cb_buf exclude_text = CB_BUF_INIT;
+  __attribute__ ((cleanup (ignore_freep))) struct cb_ignore *exclude = NULL;
   char key[CB_DIGEST_SIZE];
   bool hit = false;
   size_t n_docs = 0;
@@ -528,7 +565,8 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
   if (check_copy_flags (ins, is_add, err) < 0 || expand_copy_args (b, st, ins, &words, docs, &n_docs, err) < 0)
     return -1;
   if (check_copy_args (&words, n_docs, is_add, err) < 0
-      || copy_history (ins, is_add, &words, docs, n_docs, &msg, err) < 0)
+      || copy_history (ins, is_add, &words, docs, n_docs, &msg, err) < 0
+      || load_excludes (b, st, ins, &exclude_text, &exclude, err) < 0)
     return -1;
   req.context_dir = b->context_dir;
   req.ignore = b->ignore;
@@ -537,6 +575,8 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
   req.dest = words.items[words.len - 1];
   req.workdir = stage_workdir (st);
   req.is_add = is_add;
+  req.exclude = exclude;
+  req.exclude_patterns = exclude ? cb_buf_str (&exclude_text) : NULL;
 
   ret = from ? resolve_from_stage (b, st, from, &from_image, &from_key, err) : 0;
   if (ret == 0)

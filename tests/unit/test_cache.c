@@ -160,7 +160,7 @@ hash_context (const char *dockerignore, const char *source, char out[CB_DIGEST_S
 
   cb_ignore_parse (dockerignore, strlen (dockerignore), &ig, &err);
   cb_file_digests_load (record, &rec, &err);
-  if (cb_copy_hash_sources (ctx, ig, sources, 1, rec, h, &err) < 0)
+  if (cb_copy_hash_sources (ctx, ig, NULL, sources, 1, rec, h, &err) < 0)
     {
       fprintf (stderr, "hash failed: %s\n", err.message);
       strcpy (out, "error");

@@ -71,8 +71,10 @@ check_request (const struct cb_copy_request *req, cbuild_error *err)
     return cb_error_set (err, CBUILD_ERR_INVALID, "%s: the destination is empty", instruction (req));
   for (size_t i = 0; i < req->n_sources; i++)
     {
+      /* ADD downloads its URL sources itself (builder/add_url.c). */
       if (is_url (req->sources[i]) && req->is_add)
-        return cb_error_set (err, CBUILD_ERR_INVALID, "ADD from a URL is not supported yet: '%s'", req->sources[i]);
+        return cb_error_set (err, CBUILD_ERR_INVALID, "ADD: download URL source '%s' before copying",
+                             req->sources[i]);
       if (is_url (req->sources[i]))
         return cb_error_set (err, CBUILD_ERR_INVALID, "COPY does not take URLs, use ADD: '%s'", req->sources[i]);
     }

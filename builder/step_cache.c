@@ -81,7 +81,7 @@ cb_step_key_run (struct cb_build *b, struct cb_stage *st, const struct cb_instru
 
 int
 cb_step_key_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins,
-                  const struct cb_copy_request *req, const char *from_key,
+                  const struct cb_copy_request *req, const char *from_key, const struct cb_strv *remote,
                   const struct cb_heredoc *const *docs, size_t n_docs, char key[CB_DIGEST_SIZE],
                   cbuild_error *err)
 {
@@ -114,6 +114,8 @@ cb_step_key_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instr
   /* From a context the hash below covers what the patterns select; from
    * a stage only the stage's key does, so the patterns go in too. */
   cb_cache_key_add (&k, req->exclude_patterns ? req->exclude_patterns : "");
+  /* URL, name, digest and Last-Modified of each downloaded file. */
+  cb_cache_key_add_strv (&k, remote);
   if (from_key)
     cb_cache_key_add (&k, from_key);
   else if (req->n_sources > 0

@@ -19,10 +19,11 @@ int cb_step_key_run (struct cb_build *b, struct cb_stage *st, const struct cb_in
                      cbuild_error *err);
 
 /* COPY and ADD: the expanded arguments and flags, the content of the
- * selected context files (or the source stage's key for --from), and the
- * heredoc bodies. */
+ * selected context files (or the source stage's key for --from), the
+ * fields of the files ADD downloaded (remote, see struct cb_add_urls) and
+ * the heredoc bodies. */
 int cb_step_key_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins,
-                      const struct cb_copy_request *req, const char *from_key,
+                      const struct cb_copy_request *req, const char *from_key, const struct cb_strv *remote,
                       const struct cb_heredoc *const *docs, size_t n_docs, char key[CB_DIGEST_SIZE],
                       cbuild_error *err);
 

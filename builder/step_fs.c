@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "builder/add_url.h"
 #include "builder/build.h"
 #include "builder/copy.h"
 #include "builder/heredoc.h"
@@ -443,8 +444,10 @@ expand_copy_args (struct cb_build *b, struct cb_stage *st, const struct cb_instr
 static int
 check_copy_flags (const struct cb_instruction *ins, bool is_add, cbuild_error *err)
 {
-  static const char *const unsupported[] = { "parents", "checksum", "keep-git-dir", NULL };
+  static const char *const unsupported[] = { "parents", "keep-git-dir", NULL };
 
+  if (!is_add && cb_instruction_flag (ins, "checksum"))
+    return cb_error_set (err, CBUILD_ERR_INVALID, "COPY does not take --checksum, use ADD with a URL");
   for (size_t i = 0; unsupported[i]; i++)
     if (cb_instruction_flag (ins, unsupported[i]))
       return cb_error_set (err, CBUILD_ERR_INVALID, "%s --%s is not supported yet", is_add ? "ADD" : "COPY",
@@ -485,6 +488,51 @@ static void
 ignore_freep (struct cb_ignore **ig)
 {
   cb_ignore_free (*ig);
+}
+
+static void
+add_urls_releasep (struct cb_add_urls *urls)
+{
+  cb_add_urls_release (urls);
+}
+
+/* Downloads the URL sources of an ADD into urls and leaves the other
+ * sources to req, in local (one slot a source). */
+static int
+fetch_url_sources (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins, bool is_add,
+                   const struct cb_strv *words, const char **local, struct cb_copy_request *req,
+                   struct cb_add_urls *urls, cbuild_error *err)
+{
+  size_t n_sources = words->len - 1, n_local = 0, n_remote = 0;
+  cleanup_free const char **remote = calloc (n_sources + 1, sizeof *remote);
+  cleanup_strv struct cb_strv env = CB_STRV_INIT;
+  cleanup_free char *checksum = NULL;
+  const char *flag = cb_instruction_flag (ins, "checksum");
+  const char *dest = words->items[words->len - 1];
+
+  if (remote == NULL)
+    return cb_error_nomem (err);
+  for (size_t i = 0; i < n_sources; i++)
+    if (!cb_add_is_url (words->items[i]))
+      local[n_local++] = words->items[i];
+    else if (is_add)
+      remote[n_remote++] = words->items[i];
+    else
+      return cb_error_set (err, CBUILD_ERR_INVALID, "COPY does not take URLs, use ADD: '%s'", words->items[i]);
+  req->sources = local;
+  req->n_sources = n_local;
+  if (flag && n_remote == 0)
+    return cb_error_set (err, CBUILD_ERR_INVALID, "ADD --checksum applies to a URL source only");
+  if (n_remote == 0)
+    return 0;
+  if (n_sources > 1 && (dest[0] == '\0' || dest[strlen (dest) - 1] != '/'))
+    return cb_error_set (err, CBUILD_ERR_INVALID,
+                         "ADD with more than one source file needs a directory destination ending in '/': '%s'",
+                         dest);
+  if (flag
+      && (cb_stage_expand_env (st, &env, err) < 0 || cb_expand_word (flag, b->df->escape, &env, &checksum, err) < 0))
+    return -1;
+  return cb_add_urls_fetch (b, remote, n_remote, checksum, urls, err);
 }
 
 /* Resolves --from to an earlier stage (built first) or an image reference
@@ -552,6 +600,8 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
   cleanup_free char *source_name = NULL;
   cleanup_buf struct cb_buf exclude_text = CB_BUF_INIT;
   __attribute__ ((cleanup (ignore_freep))) struct cb_ignore *exclude = NULL;
+  __attribute__ ((cleanup (add_urls_releasep))) struct cb_add_urls urls = { 0 };
+  cleanup_free const char **local = calloc (ins->n_args + 1, sizeof *local);
   char key[CB_DIGEST_SIZE];
   bool hit = false;
   size_t n_docs = 0;
@@ -560,7 +610,7 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
   const char *chmod = cb_instruction_flag (ins, "chmod");
   int ret;
 
-  if (docs == NULL)
+  if (docs == NULL || local == NULL)
     return cb_error_nomem (err);
   if (check_copy_flags (ins, is_add, err) < 0 || expand_copy_args (b, st, ins, &words, docs, &n_docs, err) < 0)
     return -1;
@@ -570,17 +620,17 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
     return -1;
   req.context_dir = b->context_dir;
   req.ignore = b->ignore;
-  req.sources = (const char *const *) words.items;
-  req.n_sources = words.len - 1;
   req.dest = words.items[words.len - 1];
   req.workdir = stage_workdir (st);
   req.is_add = is_add;
   req.exclude = exclude;
   req.exclude_patterns = exclude ? cb_buf_str (&exclude_text) : NULL;
 
-  ret = from ? resolve_from_stage (b, st, from, &from_image, &from_key, err) : 0;
+  ret = fetch_url_sources (b, st, ins, is_add, &words, local, &req, &urls, err);
+  if (ret == 0 && from)
+    ret = resolve_from_stage (b, st, from, &from_image, &from_key, err);
   if (ret == 0)
-    ret = cb_step_key_copy (b, st, ins, &req, from_key, docs, n_docs, key, err);
+    ret = cb_step_key_copy (b, st, ins, &req, from_key, &urls.fields, docs, n_docs, key, err);
   if (ret == 0)
     ret = cb_step_cache_use (b, st, key, cb_buf_str (&msg), &hit, err);
   if (ret < 0 || hit)
@@ -605,6 +655,8 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
     ret = resolve_chown (fs.merged, chown, &req, err);
   if (ret == 0 && req.n_sources > 0)
     ret = cb_copy_from_context (&req, err);
+  if (ret == 0)
+    ret = cb_add_urls_copy (&urls, &req, err);
   if (ret == 0 && n_docs > 0)
     ret = cb_heredoc_copy (b, st, &req, docs, n_docs, err);
   if (ret == 0)

@@ -94,6 +94,14 @@ int cb_registry_push (struct cb_registry *reg, const struct cb_reference *ref,
 int cb_registry_fetch_manifest (struct cb_registry *reg, const struct cb_reference *ref, const char *accept,
                                 char **body, size_t *len, char digest[CB_DIGEST_SIZE], cbuild_error *err);
 
+/* Downloads url (http or https, following redirects) into blob, which
+ * the caller commits or aborts, and copies the response's Last-Modified
+ * header to last_modified ("" without one). Fails unless the status is
+ * 2xx. This is ADD's download of a remote file: no registry credentials
+ * are sent. */
+int cb_registry_download (struct cb_registry *reg, const char *url, struct cb_blob_writer *blob,
+                          char last_modified[64], cbuild_error *err);
+
 /* Downloads one blob of ref's repository into store, unless the store has
  * it. It must be size bytes and match digest, or nothing is stored. */
 int cb_registry_fetch_blob (struct cb_registry *reg, const struct cb_reference *ref, const char *digest,

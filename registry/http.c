@@ -68,6 +68,8 @@ keep_header (struct cb_http_response *resp, const char *name, size_t name_len,
     copy_value (resp->content_type, sizeof resp->content_type, value, len, cut);
   else if (HEADER_IS ("docker-content-digest"))
     copy_value (resp->docker_content_digest, sizeof resp->docker_content_digest, value, len, cut);
+  else if (HEADER_IS ("last-modified"))
+    copy_value (resp->last_modified, sizeof resp->last_modified, value, len, cut);
   else if (HEADER_IS ("location"))
     copy_value (resp->location, sizeof resp->location, value, len, cut);
   else if (HEADER_IS ("content-length"))

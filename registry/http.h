@@ -58,6 +58,7 @@ struct cb_http_response
   int64_t received;       /* body bytes passed to out or blob */
   char content_type[256];
   char docker_content_digest[128];
+  char last_modified[64];
   char location[CB_HTTP_HEADER_VALUE_MAX];
   char www_authenticate[CB_HTTP_HEADER_VALUE_MAX];
   char error_body[CB_HTTP_ERROR_BODY_MAX]; /* start of a non-2xx body */

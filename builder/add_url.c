@@ -1,0 +1,247 @@
+#include "builder/add_url.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/fs.h"
+#include "layers/store.h"
+#include "registry/client.h"
+
+#define UNNAMED "__unnamed__"
+
+bool
+cb_add_is_url (const char *source)
+{
+  return strncmp (source, "http://", 7) == 0 || strncmp (source, "https://", 8) == 0;
+}
+
+static int
+hex_value (char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* Returns (malloc'd) the last segment of the URL's path after percent
+ * decoding, as BuildKit takes it with Go's path.Base, or UNNAMED when
+ * there is none. "." and ".." are UNNAMED too, so that a name can never
+ * point out of the download directory. */
+static char *
+url_file_name (const char *url)
+{
+  const char *start = strstr (url, "://");
+  size_t len;
+  char *path, *out = NULL, *base;
+  size_t n = 0;
+
+  start = start ? strchr (start + 3, '/') : NULL;
+  if (start == NULL)
+    return strdup (UNNAMED);
+  len = strcspn (start, "?#");
+  path = malloc (len + 1);
+  if (path == NULL)
+    return NULL;
+  for (size_t i = 0; i < len; i++)
+    {
+      int hi = i + 2 < len ? hex_value (start[i + 1]) : -1, lo = i + 2 < len ? hex_value (start[i + 2]) : -1;
+      if (start[i] == '%' && hi >= 0 && lo >= 0 && (hi || lo))
+        {
+          path[n++] = (char) (hi * 16 + lo);
+          i += 2;
+        }
+      else
+        path[n++] = start[i];
+    }
+  path[n] = '\0';
+  while (n > 0 && path[n - 1] == '/')
+    path[--n] = '\0';
+  base = strrchr (path, '/');
+  base = base ? base + 1 : path;
+  if (base[0] == '\0' || strcmp (base, ".") == 0 || strcmp (base, "..") == 0)
+    out = strdup (UNNAMED);
+  else
+    out = strdup (base);
+  free (path);
+  return out;
+}
+
+/* Copies the downloaded blob to dir/name, mode 0600 as docker build gives
+ * remote files, with the server's Last-Modified time when it sent one. */
+static int
+place_file (const char *blob_path, const char *dir, const char *name, const char *last_modified,
+            cbuild_error *err)
+{
+  cleanup_free char *path = cb_path_join (dir, name);
+  cleanup_close int src = -1, dst = -1;
+  char buf[65536];
+  struct tm tm = { 0 };
+
+  if (path == NULL)
+    return cb_error_nomem (err);
+  src = open (blob_path, O_RDONLY | O_CLOEXEC);
+  dst = src < 0 ? -1 : open (path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (src < 0 || dst < 0)
+    return cb_error_sys (err, errno, "write the download to '%s'", path);
+  for (;;)
+    {
+      ssize_t got = read (src, buf, sizeof buf);
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got < 0 || (got > 0 && cb_write_all (dst, buf, (size_t) got) < 0))
+        return cb_error_sys (err, errno, "write the download to '%s'", path);
+      if (got == 0)
+        break;
+    }
+  /* Only RFC 9110 dates ("Sun, 06 Nov 1994 08:49:37 GMT") are applied, so
+   * the file keeps its download time when the header has another form. */
+  if (last_modified[0] && strptime (last_modified, "%a, %d %b %Y %H:%M:%S GMT", &tm))
+    {
+      struct timespec times[2];
+      times[0].tv_sec = times[1].tv_sec = timegm (&tm);
+      times[0].tv_nsec = times[1].tv_nsec = 0;
+      if (futimens (dst, times) < 0)
+        return cb_error_sys (err, errno, "set the modification time of '%s'", path);
+    }
+  return 0;
+}
+
+static int
+check_checksum (const char *url, const char *checksum, const char *digest, cbuild_error *err)
+{
+  if (checksum == NULL || strcmp (checksum, digest) == 0)
+    return 0;
+  return cb_error_set (err, CBUILD_ERR_DIGEST, "checksum mismatch for '%s': expected %s, downloaded %s", url,
+                       checksum, digest);
+}
+
+static int
+fetch_one (struct cb_build *b, const char *url, const char *checksum, struct cb_add_urls *out, cbuild_error *err)
+{
+  cleanup_free char *name = url_file_name (url);
+  cleanup_free char *blob_path = NULL;
+  struct cb_blob_writer *blob = NULL;
+  char digest[CB_DIGEST_SIZE], last_modified[64];
+  int64_t size = 0;
+  int ret;
+
+  if (name == NULL)
+    return cb_error_nomem (err);
+  if (cb_blob_writer_new (b->store, &blob, err) < 0)
+    return -1;
+  /* Stages run on several threads, and the client's handle serves one
+   * request at a time. */
+  pthread_mutex_lock (&b->shared->registry_lock);
+  ret = cb_registry_download (b->registry, url, blob, last_modified, err);
+  pthread_mutex_unlock (&b->shared->registry_lock);
+  if (ret < 0)
+    {
+      cb_blob_writer_abort (blob);
+      return -1;
+    }
+  if (cb_blob_writer_commit (blob, NULL, digest, &size, err) < 0 || check_checksum (url, checksum, digest, err) < 0)
+    return -1;
+  blob_path = cb_store_blob_path (b->store, digest);
+  if (blob_path == NULL)
+    return cb_error_nomem (err);
+  if (place_file (blob_path, out->dir, name, last_modified, err) < 0)
+    return -1;
+  if (cb_strv_push (&out->names, name, err) < 0 || cb_strv_push (&out->fields, url, err) < 0
+      || cb_strv_push (&out->fields, name, err) < 0 || cb_strv_push (&out->fields, digest, err) < 0
+      || cb_strv_push (&out->fields, last_modified, err) < 0)
+    return -1;
+  return 0;
+}
+
+int
+cb_add_urls_fetch (struct cb_build *b, const char *const *urls, size_t n_urls, const char *checksum,
+                   struct cb_add_urls *out, cbuild_error *err)
+{
+  memset (out, 0, sizeof *out);
+  if (checksum && n_urls != 1)
+    return cb_error_set (err, CBUILD_ERR_INVALID, "--checksum needs exactly one source, a URL");
+  if (checksum && (strncmp (checksum, "sha256:", 7) != 0 || strlen (checksum) != CB_DIGEST_SIZE - 1))
+    return cb_error_set (err, CBUILD_ERR_INVALID, "invalid --checksum '%s': expected sha256:<64 hex digits>",
+                         checksum);
+  out->dir = cb_make_temp_dir (b->work_dir, "add-url", err);
+  if (out->dir == NULL)
+    return -1;
+  for (size_t i = 0; i < n_urls; i++)
+    if (fetch_one (b, urls[i], checksum, out, err) < 0)
+      {
+        cb_add_urls_release (out);
+        return -1;
+      }
+  return 0;
+}
+
+void
+cb_add_urls_release (struct cb_add_urls *out)
+{
+  cbuild_error ignored = { 0 };
+
+  if (out->dir)
+    cb_remove_tree (out->dir, &ignored);
+  free (out->dir);
+  out->dir = NULL;
+  cb_strv_release (&out->names);
+  cb_strv_release (&out->fields);
+}
+
+/* Escapes the wildcard characters of a file name, which the copy would
+ * otherwise match as a pattern. */
+static char *
+escape_wildcards (const char *name)
+{
+  char *out = malloc (2 * strlen (name) + 1), *p = out;
+
+  for (; out && *name; name++)
+    {
+      if (strchr ("*?[\\", *name))
+        *p++ = '\\';
+      *p++ = *name;
+    }
+  if (out)
+    *p = '\0';
+  return out;
+}
+
+int
+cb_add_urls_copy (const struct cb_add_urls *urls, const struct cb_copy_request *like, cbuild_error *err)
+{
+  cleanup_strv struct cb_strv sources = CB_STRV_INIT;
+  struct cb_copy_request req = *like;
+
+  if (urls->names.len == 0)
+    return 0;
+  for (size_t i = 0; i < urls->names.len; i++)
+    if (cb_strv_push_owned (&sources, escape_wildcards (urls->names.items[i]), err) < 0)
+      return -1;
+  req.context_dir = urls->dir;
+  req.ignore = NULL;
+  req.exclude = NULL;
+  req.sources = (const char *const *) sources.items;
+  req.n_sources = sources.len;
+  /* A remote file is never extracted, even when it is an archive. */
+  req.is_add = false;
+  req.source_name = "the downloaded files";
+  if (!req.chmod_set)
+    {
+      req.chmod_set = true;
+      req.mode = 0600;
+    }
+  return cb_copy_from_context (&req, err);
+}

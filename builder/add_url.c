@@ -24,6 +24,19 @@ cb_add_is_url (const char *source)
   return strncmp (source, "http://", 7) == 0 || strncmp (source, "https://", 8) == 0;
 }
 
+bool
+cb_add_is_git (const char *source)
+{
+  size_t len;
+
+  if (strncmp (source, "git@", 4) == 0 || strncmp (source, "git://", 6) == 0 || strncmp (source, "ssh://", 6) == 0)
+    return true;
+  if (!cb_add_is_url (source))
+    return false;
+  len = strcspn (source, "?#");
+  return len >= 4 && strncmp (source + len - 4, ".git", 4) == 0;
+}
+
 static int
 hex_value (char c)
 {

@@ -1,0 +1,309 @@
+/* COPY and ADD: sources from the build context, an earlier stage or an
+ * image, heredocs, and files that ADD downloads, copied onto an overlay of
+ * the stage's layers. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builder/add_url.h"
+#include "builder/build.h"
+#include "builder/copy.h"
+#include "builder/heredoc.h"
+#include "builder/overlay.h"
+#include "builder/step_cache.h"
+#include "builder/step_fs.h"
+#include "builder/runtime.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "parser/expand.h"
+
+/* Resolves --chown's "user[:group]" in the step's root file system. A
+ * missing group means the user's uid, as docker build does. */
+static int
+resolve_chown (const char *rootfs, const char *spec, struct cb_copy_request *req, cbuild_error *err)
+{
+  cleanup_free gid_t *groups = NULL;
+  size_t n_groups = 0;
+
+  if (cb_resolve_user (rootfs, spec, &req->uid, &req->gid, &groups, &n_groups, err) < 0)
+    return cb_error_prefix (err, "--chown=%s", spec);
+  if (strchr (spec, ':') == NULL)
+    req->gid = (gid_t) req->uid;
+  req->chown_set = true;
+  return 0;
+}
+
+static int
+parse_chmod (const char *spec, struct cb_copy_request *req, cbuild_error *err)
+{
+  char *end;
+  unsigned long mode = strtoul (spec, &end, 8);
+
+  if (spec[0] == '\0' || *end != '\0' || mode > 07777)
+    return cb_error_set (err, CBUILD_ERR_PARSE, "invalid --chmod '%s': expected an octal mode such as 0755", spec);
+  req->mode = (mode_t) mode;
+  req->chmod_set = true;
+  return 0;
+}
+
+/* Substitutes the stage's variables in the arguments of a COPY or ADD,
+ * leaving out the heredoc words: their heredocs go to docs, in order. */
+static int
+expand_copy_args (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins,
+                  struct cb_strv *words, const struct cb_heredoc **docs, size_t *n_docs, cbuild_error *err)
+{
+  cleanup_strv struct cb_strv env = CB_STRV_INIT;
+
+  if (cb_stage_expand_env (st, &env, err) < 0)
+    return -1;
+  for (size_t i = 0; i < ins->n_args; i++)
+    {
+      const struct cb_heredoc *doc = i + 1 < ins->n_args ? cb_instruction_heredoc_for_arg (ins, ins->args[i]) : NULL;
+      char *word = NULL;
+
+      if (doc)
+        {
+          docs[(*n_docs)++] = doc;
+          continue;
+        }
+      if (cb_expand_word (ins->args[i], b->df->escape, &env, &word, err) < 0)
+        return -1;
+      if (cb_strv_push_owned (words, word, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+static int
+check_copy_flags (const struct cb_instruction *ins, bool is_add, cbuild_error *err)
+{
+  static const char *const unsupported[] = { "parents", "keep-git-dir", NULL };
+
+  if (!is_add && cb_instruction_flag (ins, "checksum"))
+    return cb_error_set (err, CBUILD_ERR_INVALID, "COPY does not take --checksum, use ADD with a URL");
+  for (size_t i = 0; unsupported[i]; i++)
+    if (cb_instruction_flag (ins, unsupported[i]))
+      return cb_error_set (err, CBUILD_ERR_INVALID, "%s --%s is not supported yet", is_add ? "ADD" : "COPY",
+                           unsupported[i]);
+  return 0;
+}
+
+#define EXCLUDE_FLAG "--exclude="
+
+/* Collects the --exclude patterns after variable substitution, one a line
+ * in text, and parses them with the .dockerignore syntax, which BuildKit
+ * also matches them with. *out stays NULL without --exclude. */
+static int
+load_excludes (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins, struct cb_buf *text,
+               struct cb_ignore **out, cbuild_error *err)
+{
+  cleanup_strv struct cb_strv env = CB_STRV_INIT;
+  bool any = false;
+
+  *out = NULL;
+  for (size_t i = 0; i < ins->n_flags; i++)
+    {
+      cleanup_free char *pattern = NULL;
+
+      if (strncmp (ins->flags[i], EXCLUDE_FLAG, strlen (EXCLUDE_FLAG)) != 0)
+        continue;
+      if (!any && cb_stage_expand_env (st, &env, err) < 0)
+        return -1;
+      any = true;
+      if (cb_expand_word (ins->flags[i] + strlen (EXCLUDE_FLAG), b->df->escape, &env, &pattern, err) < 0
+          || cb_buf_printf (text, err, "%s\n", pattern) < 0)
+        return -1;
+    }
+  return any ? cb_ignore_parse (cb_buf_str (text), text->len, out, err) : 0;
+}
+
+static void
+ignore_freep (struct cb_ignore **ig)
+{
+  cb_ignore_free (*ig);
+}
+
+static void
+add_urls_releasep (struct cb_add_urls *urls)
+{
+  cb_add_urls_release (urls);
+}
+
+/* Downloads the URL sources of an ADD into urls and leaves the other
+ * sources to req, in local (one slot a source). */
+static int
+fetch_url_sources (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins, bool is_add,
+                   const struct cb_strv *words, const char **local, struct cb_copy_request *req,
+                   struct cb_add_urls *urls, cbuild_error *err)
+{
+  size_t n_sources = words->len - 1, n_local = 0, n_remote = 0;
+  cleanup_free const char **remote = calloc (n_sources + 1, sizeof *remote);
+  cleanup_strv struct cb_strv env = CB_STRV_INIT;
+  cleanup_free char *checksum = NULL;
+  const char *flag = cb_instruction_flag (ins, "checksum");
+  const char *dest = words->items[words->len - 1];
+
+  if (remote == NULL)
+    return cb_error_nomem (err);
+  for (size_t i = 0; i < n_sources; i++)
+    {
+      const char *source = words->items[i];
+
+      if (is_add && cb_add_is_git (source))
+        return cb_error_set (err, CBUILD_ERR_INVALID, "ADD of a git repository is not supported yet: '%s'", source);
+      if (cb_add_is_url (source) && !is_add)
+        return cb_error_set (err, CBUILD_ERR_INVALID, "COPY does not take URLs, use ADD: '%s'", source);
+      if (cb_add_is_url (source))
+        remote[n_remote++] = source;
+      else
+        local[n_local++] = source;
+    }
+  req->sources = local;
+  req->n_sources = n_local;
+  if (flag && n_remote == 0)
+    return cb_error_set (err, CBUILD_ERR_INVALID, "ADD --checksum applies to a URL source only");
+  if (n_remote == 0)
+    return 0;
+  if (n_sources > 1 && (dest[0] == '\0' || dest[strlen (dest) - 1] != '/'))
+    return cb_error_set (err, CBUILD_ERR_INVALID,
+                         "ADD with more than one source file needs a directory destination ending in '/': '%s'",
+                         dest);
+  if (flag
+      && (cb_stage_expand_env (st, &env, err) < 0 || cb_expand_word (flag, b->df->escape, &env, &checksum, err) < 0))
+    return -1;
+  return cb_add_urls_fetch (b, remote, n_remote, checksum, urls, err);
+}
+
+/* Resolves --from to an earlier stage (built first) or an image reference
+ * (pulled), so that the image to copy from and its cache key are known. */
+static int
+resolve_from_stage (struct cb_build *b, struct cb_stage *st, const char *from, struct cb_image **image,
+                    const char **from_key, cbuild_error *err)
+{
+  *image = cb_build_source_image (b, st, from, from_key, err);
+  return *image ? 0 : -1;
+}
+
+/* "COPY [flags] SOURCES... <<HEREDOCS... DEST # buildkit": BuildKit lists
+ * heredocs after the other sources. */
+static int
+copy_history (const struct cb_instruction *ins, bool is_add, const struct cb_strv *words,
+              const struct cb_heredoc *const *docs, size_t n_docs, struct cb_buf *msg, cbuild_error *err)
+{
+  if (cb_buf_append_str (msg, is_add ? "ADD" : "COPY", err) < 0)
+    return -1;
+  for (size_t i = 0; i < ins->n_flags; i++)
+    if (cb_buf_printf (msg, err, " %s", ins->flags[i]) < 0)
+      return -1;
+  for (size_t i = 0; i + 1 < words->len; i++)
+    if (cb_buf_printf (msg, err, " %s", words->items[i]) < 0)
+      return -1;
+  for (size_t i = 0; i < n_docs; i++)
+    if (cb_buf_printf (msg, err, " <<%s", docs[i]->name) < 0)
+      return -1;
+  if (cb_buf_printf (msg, err, " %s", words->items[words->len - 1]) < 0)
+    return -1;
+  return cb_buf_append_str (msg, " # buildkit", err);
+}
+
+/* Checks the number of arguments, and that several sources go to a
+ * directory destination ending in '/', as Docker requires. Heredocs count
+ * as sources. */
+static int
+check_copy_args (const struct cb_strv *words, size_t n_docs, bool is_add, cbuild_error *err)
+{
+  const char *name = is_add ? "ADD" : "COPY";
+  const char *dest;
+
+  if (words->len + n_docs < 2 || words->len < 1)
+    return cb_error_set (err, CBUILD_ERR_PARSE, "%s requires at least two arguments: SOURCE... DEST", name);
+  dest = words->items[words->len - 1];
+  if (n_docs > 0 && words->len - 1 + n_docs > 1 && (dest[0] == '\0' || dest[strlen (dest) - 1] != '/'))
+    return cb_error_set (err, CBUILD_ERR_INVALID,
+                         "%s with more than one source file needs a directory destination ending in '/': '%s'", name,
+                         dest);
+  return 0;
+}
+
+int
+cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins, bool is_add,
+              cbuild_error *err)
+{
+  cleanup_strv struct cb_strv words = CB_STRV_INIT;
+  cleanup_buf struct cb_buf msg = CB_BUF_INIT;
+  cleanup_free const struct cb_heredoc **docs = calloc (ins->n_args + 1, sizeof *docs);
+  struct cb_copy_request req = { 0 };
+  struct fs_step fs = { 0 }, src = { 0 };
+  struct cb_image *from_image = NULL;
+  const char *from_key = NULL;
+  cleanup_free char *source_name = NULL;
+  cleanup_buf struct cb_buf exclude_text = CB_BUF_INIT;
+  __attribute__ ((cleanup (ignore_freep))) struct cb_ignore *exclude = NULL;
+  __attribute__ ((cleanup (add_urls_releasep))) struct cb_add_urls urls = { 0 };
+  cleanup_free const char **local = calloc (ins->n_args + 1, sizeof *local);
+  char key[CB_DIGEST_SIZE];
+  bool hit = false;
+  size_t n_docs = 0;
+  const char *from = cb_instruction_flag (ins, "from");
+  const char *chown = cb_instruction_flag (ins, "chown");
+  const char *chmod = cb_instruction_flag (ins, "chmod");
+  int ret;
+
+  if (docs == NULL || local == NULL)
+    return cb_error_nomem (err);
+  if (check_copy_flags (ins, is_add, err) < 0 || expand_copy_args (b, st, ins, &words, docs, &n_docs, err) < 0)
+    return -1;
+  if (check_copy_args (&words, n_docs, is_add, err) < 0
+      || copy_history (ins, is_add, &words, docs, n_docs, &msg, err) < 0
+      || load_excludes (b, st, ins, &exclude_text, &exclude, err) < 0)
+    return -1;
+  req.context_dir = b->context_dir;
+  req.ignore = b->ignore;
+  req.dest = words.items[words.len - 1];
+  req.workdir = cb_stage_workdir (st);
+  req.is_add = is_add;
+  req.exclude = exclude;
+  req.exclude_patterns = exclude ? cb_buf_str (&exclude_text) : NULL;
+
+  ret = fetch_url_sources (b, st, ins, is_add, &words, local, &req, &urls, err);
+  if (ret == 0 && from)
+    ret = resolve_from_stage (b, st, from, &from_image, &from_key, err);
+  if (ret == 0)
+    ret = cb_step_key_copy (b, st, ins, &req, from_key, &urls.fields, docs, n_docs, key, err);
+  if (ret == 0)
+    ret = cb_step_cache_use (b, st, key, cb_buf_str (&msg), &hit, err);
+  if (ret < 0 || hit)
+    return ret;
+  if (from_image)
+    {
+      if (asprintf (&source_name, "'%s' (COPY --from)", from) < 0)
+        return cb_error_nomem (err);
+      req.source_name = source_name;
+      ret = cb_fs_step_mount (b, from_image, &src, err);
+      if (ret == 0)
+        ret = cb_mount_make_readonly (src.merged, err);
+      req.context_dir = src.merged;
+      req.ignore = NULL;
+    }
+  if (ret == 0)
+    ret = cb_fs_step_mount (b, &st->image, &fs, err);
+  req.rootfs = fs.merged;
+  if (ret == 0 && chmod)
+    ret = parse_chmod (chmod, &req, err);
+  if (ret == 0 && chown)
+    ret = resolve_chown (fs.merged, chown, &req, err);
+  if (ret == 0 && req.n_sources > 0)
+    ret = cb_copy_from_context (&req, err);
+  if (ret == 0)
+    ret = cb_add_urls_copy (&urls, &req, err);
+  if (ret == 0 && n_docs > 0)
+    ret = cb_heredoc_copy (b, st, &req, docs, n_docs, err);
+  if (ret == 0)
+    ret = cb_fs_step_commit (b, st, &fs, cb_buf_str (&msg), key, err);
+  cb_fs_step_release (&fs);
+  cb_fs_step_release (&src);
+  return ret;
+}
+

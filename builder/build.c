@@ -147,9 +147,16 @@ load_dockerfile (struct cb_build *b, const char *path, cbuild_error *err)
   size_t len = 0;
   const char *slash = strrchr (path, '/');
 
-  b->dockerfile_name = strdup (slash ? slash + 1 : path);
+  b->dockerfile_name = strdup (b->opts->dockerfile_text ? "Dockerfile" : slash ? slash + 1 : path);
   if (b->dockerfile_name == NULL)
     return cb_error_nomem (err);
+  if (b->opts->dockerfile_text)
+    {
+      if (b->opts->dockerfile_len > DOCKERFILE_MAX)
+        return cb_error_set (err, CBUILD_ERR_INVALID, "the Dockerfile is larger than %zu bytes", DOCKERFILE_MAX);
+      return cb_dockerfile_parse (b->opts->dockerfile_text, b->opts->dockerfile_len, b->dockerfile_name, &b->df,
+                                  err);
+    }
   if (cb_read_file (path, DOCKERFILE_MAX, &text, &len, err) < 0)
     {
       if (err && err->code == CBUILD_ERR_NOT_FOUND)

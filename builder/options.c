@@ -35,6 +35,7 @@ cbuild_build_options_free (cbuild_build_options *opts)
     return;
   free (opts->context_dir);
   free (opts->dockerfile);
+  free (opts->dockerfile_text);
   cb_strv_release (&opts->tags);
   cb_strv_release (&opts->no_cache_filter);
   cb_strv_release (&opts->build_args);
@@ -76,6 +77,21 @@ int
 cbuild_build_options_set_dockerfile (cbuild_build_options *opts, const char *path, cbuild_error *err)
 {
   return replace_string (&opts->dockerfile, path, err);
+}
+
+int
+cbuild_build_options_set_dockerfile_text (cbuild_build_options *opts, const char *text, size_t len, cbuild_error *err)
+{
+  char *copy = malloc (len + 1);
+
+  if (copy == NULL)
+    return cb_error_nomem (err);
+  memcpy (copy, text, len);
+  copy[len] = '\0';
+  free (opts->dockerfile_text);
+  opts->dockerfile_text = copy;
+  opts->dockerfile_len = len;
+  return 0;
 }
 
 int

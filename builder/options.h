@@ -48,6 +48,8 @@ struct cbuild_build_options
 {
   char *context_dir;
   char *dockerfile; /* NULL: CONTEXT/Dockerfile */
+  char *dockerfile_text; /* the Dockerfile itself, used instead of a file when not NULL */
+  size_t dockerfile_len;
   struct cb_strv tags;
   struct cb_strv build_args; /* "NAME=value" after resolving bare names */
   char *target;

@@ -2,11 +2,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <unistd.h>
 
 #include <cbuild/cbuild.h>
 
@@ -86,6 +88,49 @@ set_jobs (cbuild_build_options *opts, const char *arg, cbuild_error *err)
   return cbuild_build_options_set_jobs (opts, (int) jobs, err);
 }
 
+/* The largest Dockerfile read from standard input, as the library limits
+ * one read from a file. */
+#define STDIN_DOCKERFILE_MAX ((size_t) 4 << 20)
+
+/* Reads the Dockerfile that `-f -` or the context `-` names from standard
+ * input into the options. A tar archive there would be a whole build
+ * context, which docker build accepts and cbuild does not. */
+static int
+set_dockerfile_from_stdin (cbuild_build_options *opts, cbuild_error *err)
+{
+  char *text = malloc (STDIN_DOCKERFILE_MAX + 1);
+  size_t len = 0, got;
+  int ret;
+
+  if (text == NULL)
+    {
+      snprintf (err->message, sizeof err->message, "out of memory");
+      return -1;
+    }
+  while (len <= STDIN_DOCKERFILE_MAX && (got = fread (text + len, 1, STDIN_DOCKERFILE_MAX + 1 - len, stdin)) > 0)
+    len += got;
+  if (ferror (stdin) || len > STDIN_DOCKERFILE_MAX)
+    {
+      snprintf (err->message, sizeof err->message, "%s",
+                ferror (stdin) ? "cannot read the Dockerfile from standard input"
+                               : "the Dockerfile on standard input is larger than 4 MiB");
+      free (text);
+      return -1;
+    }
+  if ((len >= 2 && (unsigned char) text[0] == 0x1f && (unsigned char) text[1] == 0x8b)
+      || (len >= 262 && memcmp (text + 257, "ustar", 5) == 0))
+    {
+      snprintf (err->message, sizeof err->message,
+                "standard input is an archive: a build context as a tar archive on standard input is not "
+                "supported, pass a directory");
+      free (text);
+      return -1;
+    }
+  ret = cbuild_build_options_set_dockerfile_text (opts, text, len, err);
+  free (text);
+  return ret;
+}
+
 /* Applies one flag to the options; returns 0, or the exit status. */
 static int
 apply_flag (cbuild_build_options *opts, int c, const char *arg, int *quiet, cbuild_error *err)
@@ -94,7 +139,10 @@ apply_flag (cbuild_build_options *opts, int c, const char *arg, int *quiet, cbui
 
   switch (c)
     {
-    case 'f': ret = cbuild_build_options_set_dockerfile (opts, arg, err); break;
+    case 'f':
+      ret = strcmp (arg, "-") == 0 ? set_dockerfile_from_stdin (opts, err)
+                                   : cbuild_build_options_set_dockerfile (opts, arg, err);
+      break;
     case 't': ret = cbuild_build_options_add_tag (opts, arg, err); break;
     case OPT_BUILD_ARG: ret = cbuild_build_options_add_build_arg (opts, arg, err); break;
     case OPT_TARGET: ret = cbuild_build_options_set_target (opts, arg, err); break;
@@ -144,6 +192,32 @@ print_result (const cbuild_build_result *res, char **tags, int n_tags)
     printf ("%s@%s\n", tags[i], cbuild_build_result_digest (res));
 }
 
+/* Sets the build context. "-" reads the Dockerfile from standard input and
+ * builds it with an empty context, as `docker build - < Dockerfile` does;
+ * empty_context is the mkdtemp() template for that directory. */
+static int
+set_context (cbuild_build_options *opts, const char *context, bool stdin_read, char *empty_context,
+             cbuild_error *err)
+{
+  if (strcmp (context, "-") != 0)
+    return cbuild_build_options_set_context (opts, context, err);
+  if (stdin_read)
+    {
+      snprintf (err->message, sizeof err->message,
+                "the context '-' and -f - both read standard input: pass a context directory with -f -");
+      return -1;
+    }
+  if (set_dockerfile_from_stdin (opts, err) < 0)
+    return -1;
+  if (mkdtemp (empty_context) == NULL)
+    {
+      snprintf (err->message, sizeof err->message, "cannot create an empty build context in /tmp: %s",
+                strerror (errno));
+      return -1;
+    }
+  return cbuild_build_options_set_context (opts, empty_context, err);
+}
+
 int
 cli_build (int argc, char **argv)
 {
@@ -151,7 +225,9 @@ cli_build (int argc, char **argv)
   cbuild_build_result *res = NULL;
   cbuild_error err = { 0 };
   char **tags = calloc ((size_t) argc, sizeof *tags);
+  char empty_context[] = "/tmp/cbuild-context.XXXXXX";
   int n_tags = 0, quiet = 0, c, status;
+  bool stdin_read = false;
 
   if (opts == NULL || tags == NULL)
     return 1;
@@ -160,6 +236,8 @@ cli_build (int argc, char **argv)
     {
       if (c == 't')
         tags[n_tags++] = optarg;
+      if (c == 'f' && strcmp (optarg, "-") == 0)
+        stdin_read = true;
       status = apply_flag (opts, c, optarg, &quiet, &err);
       if (status == 1)
         status = 0; /* --help was printed */
@@ -172,7 +250,7 @@ cli_build (int argc, char **argv)
                                                      : "expected exactly one build context");
       goto done;
     }
-  if (cbuild_build_options_set_context (opts, argv[optind], &err) < 0)
+  if (set_context (opts, argv[optind], stdin_read, empty_context, &err) < 0)
     {
       fprintf (stderr, "cbuild: error: %s\n", err.message);
       status = 2;
@@ -189,6 +267,8 @@ cli_build (int argc, char **argv)
   print_result (res, tags, n_tags);
   status = 0;
 done:
+  if (empty_context[strlen (empty_context) - 1] != 'X')
+    rmdir (empty_context);
   cbuild_build_result_free (res);
   cbuild_build_options_free (opts);
   free (tags);

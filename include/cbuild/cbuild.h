@@ -76,6 +76,11 @@ CBUILD_API void cbuild_build_options_free (cbuild_build_options *opts);
 CBUILD_API int cbuild_build_options_set_context (cbuild_build_options *opts, const char *dir, cbuild_error *err);
 /* The Dockerfile path; default CONTEXT/Dockerfile. */
 CBUILD_API int cbuild_build_options_set_dockerfile (cbuild_build_options *opts, const char *path, cbuild_error *err);
+/* The Dockerfile's text (len bytes, copied), built instead of a file, as
+ * `docker build -f -` reads it from standard input. Messages call it
+ * "Dockerfile", and the context's .dockerignore applies. */
+CBUILD_API int cbuild_build_options_set_dockerfile_text (cbuild_build_options *opts, const char *text, size_t len,
+                                                         cbuild_error *err);
 /* A name for the image, such as "registry.example.com/app:1.2"; repeatable. */
 CBUILD_API int cbuild_build_options_add_tag (cbuild_build_options *opts, const char *ref, cbuild_error *err);
 /* A build argument, "NAME=value", or "NAME" to take the value from the environment. */

@@ -36,6 +36,7 @@ cbuild_build_options_free (cbuild_build_options *opts)
   free (opts->context_dir);
   free (opts->dockerfile);
   free (opts->dockerfile_text);
+  cb_strv_release (&opts->ssh_agents);
   cb_strv_release (&opts->tags);
   cb_strv_release (&opts->no_cache_filter);
   cb_strv_release (&opts->build_args);

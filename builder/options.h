@@ -68,6 +68,7 @@ struct cbuild_build_options
   struct cb_logger log;
   struct cb_secret_source *secrets;
   size_t n_secrets;
+  struct cb_strv ssh_agents; /* "ID=SOCKET" for RUN --mount=type=ssh, SOCKET a real path */
   struct cb_cache_spec *cache_to;
   size_t n_cache_to;
   struct cb_cache_spec *cache_from;

@@ -320,7 +320,7 @@ mount_one (struct cb_mount_job *job, cbuild_error *err)
   const char *type = job->m->type;
 
   if (strcmp (type, "ssh") == 0)
-    return cb_error_set (err, CBUILD_ERR_INVALID, "SSH agent mounts (type=ssh) are not supported yet");
+    return cb_run_mount_ssh (job, job->ssh_index, err);
   if (strcmp (type, "secret") == 0)
     return cb_run_mount_secret (job, err);
   if (strcmp (job->target, "/") == 0)
@@ -421,6 +421,8 @@ static int
 prepare_all (struct cb_build *b, struct cb_stage *st, struct parsed_flags *p, struct cb_run_mounts *out,
              cbuild_error *err)
 {
+  size_t n_ssh = 0;
+
   for (size_t i = 0; i < p->n; i++)
     {
       const struct cb_run_mount *m = &p->mounts[i];
@@ -432,7 +434,7 @@ prepare_all (struct cb_build *b, struct cb_stage *st, struct parsed_flags *p, st
   for (size_t i = 0; i < p->n; i++)
     {
       cleanup_free char *target = NULL;
-      struct cb_mount_job job = { b, st, out, &p->mounts[i], p->specs[i], NULL, p->from[i] };
+      struct cb_mount_job job = { b, st, out, &p->mounts[i], p->specs[i], NULL, p->from[i], n_ssh };
 
       if (p->mounts[i].target)
         {
@@ -441,6 +443,8 @@ prepare_all (struct cb_build *b, struct cb_stage *st, struct parsed_flags *p, st
             return cb_error_nomem (err);
         }
       job.target = target;
+      if (strcmp (p->mounts[i].type, "ssh") == 0)
+        n_ssh++;
       if (mount_one (&job, err) < 0)
         return cb_error_prefix (err, "--mount=%s", p->specs[i]);
     }
@@ -496,6 +500,7 @@ cb_run_mounts_release (struct cb_run_mounts *m)
   free (m->lock_fds);
   free (m->images);
   free (m->private_dir);
+  free (m->ssh_auth_sock);
   free (m->dir);
   memset (m, 0, sizeof *m);
 }

@@ -28,6 +28,9 @@ struct cb_run_mounts
   /* "NAME=value" for the secrets exposed with env=. They go to the command's
    * environment only, never to the image config, history or a cache key. */
   struct cb_strv secret_env;
+  /* The first SSH agent socket's path in the container, for SSH_AUTH_SOCK,
+   * or NULL when the step forwards no agent. */
+  char *ssh_auth_sock;
   char *dir; /* scratch directory for the step's mounts, or NULL */
   /* A tmpfs under dir for the secret files. The runtime bundle goes there
    * too when secrets are used, because its config.json contains the env=
@@ -48,11 +51,12 @@ struct cb_run_mounts
  * directory under ROOT/cache-mounts (created with uid, gid and mode, locked
  * per sharing=), a copy of the build context source filtered by
  * .dockerignore or a stage's root file system for bind (an overlay on top
- * when read-write, so that writes are discarded), a tmpfs, or a secret
- * file on a private tmpfs. Relative targets are below the stage's WORKDIR.
- * type=ssh and from= an image fail as not supported yet; a required
- * secret that no --secret defines fails naming its id. On failure
- * everything set up so far is released. */
+ * when read-write, so that writes are discarded), a tmpfs, a secret file
+ * on a private tmpfs, or the agent socket that --ssh forwarded. Relative
+ * targets are below the stage's WORKDIR. from= an image fails as not
+ * supported yet; a required secret or agent that no --secret or --ssh
+ * defines fails naming its id. On failure everything set up so far is
+ * released. */
 int cb_run_mounts_prepare (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins,
                            struct cb_run_mounts *out, cbuild_error *err);
 

@@ -20,6 +20,7 @@ struct cb_mount_job
   const char *spec;              /* the flag's value as written, for messages */
   const char *target;            /* absolute, cleaned */
   struct cb_image_mount *from;   /* the stage that from= names, or NULL */
+  size_t ssh_index;              /* type=ssh: how many ssh mounts come before it */
 };
 
 /* Parses the value of one --mount flag, substituting the stage's
@@ -41,6 +42,10 @@ char *cb_run_mount_resolve (const char *root, const char *path, const struct cb_
 
 /* run_mount_cache.c: type=cache. */
 int cb_run_mount_cache (const struct cb_mount_job *job, cbuild_error *err);
+
+/* run_mount_ssh.c: type=ssh. index counts the step's ssh mounts from 0
+ * and names the default target, /run/buildkit/ssh_agent.INDEX. */
+int cb_run_mount_ssh (const struct cb_mount_job *job, size_t index, cbuild_error *err);
 
 /* run_mount_secret.c: type=secret. */
 int cb_run_mount_secret (const struct cb_mount_job *job, cbuild_error *err);

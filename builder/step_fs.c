@@ -266,6 +266,11 @@ command_env (const struct cb_strv *env, const struct cb_run_mounts *mounts, stru
       if (cb_env_set (out, name, item + strlen (name) + 1, err) < 0)
         return -1;
     }
+  /* BuildKit points SSH_AUTH_SOCK at the first agent unless the
+   * environment already sets it. */
+  if (mounts->ssh_auth_sock && cb_env_get (out, "SSH_AUTH_SOCK") == NULL
+      && cb_env_set (out, "SSH_AUTH_SOCK", mounts->ssh_auth_sock, err) < 0)
+    return -1;
   return 0;
 }
 

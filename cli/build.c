@@ -25,6 +25,7 @@ enum
   OPT_RUNTIME,
   OPT_ROOT,
   OPT_SECRET,
+  OPT_SSH,
   OPT_JOBS,
   OPT_NO_CACHE,
   OPT_NO_CACHE_FILTER,
@@ -47,6 +48,7 @@ static const struct option build_options[] = {
   { "runtime", required_argument, NULL, OPT_RUNTIME },
   { "root", required_argument, NULL, OPT_ROOT },
   { "secret", required_argument, NULL, OPT_SECRET },
+  { "ssh", required_argument, NULL, OPT_SSH },
   { "jobs", required_argument, NULL, OPT_JOBS },
   { "no-cache", no_argument, NULL, OPT_NO_CACHE },
   { "no-cache-filter", required_argument, NULL, OPT_NO_CACHE_FILTER },
@@ -159,6 +161,7 @@ apply_flag (cbuild_build_options *opts, int c, const char *arg, int *quiet, cbui
     case OPT_RUNTIME: ret = cbuild_build_options_set_runtime (opts, arg, err); break;
     case OPT_ROOT: ret = cbuild_build_options_set_root (opts, arg, err); break;
     case OPT_SECRET: ret = cbuild_build_options_add_secret (opts, arg, err); break;
+    case OPT_SSH: ret = cbuild_build_options_add_ssh (opts, arg, err); break;
     case OPT_JOBS: ret = set_jobs (opts, arg, err); break;
     case 'q': *quiet = 1; break;
     case 'h': fputs (cli_help_text (), stdout); return 1;

@@ -106,6 +106,11 @@ CBUILD_API int cbuild_build_options_add_output (cbuild_build_options *opts, cons
  * and never reaches the image, its history or the log. Repeatable: the
  * last definition of an id wins. */
 CBUILD_API int cbuild_build_options_add_secret (cbuild_build_options *opts, const char *spec, cbuild_error *err);
+/* An SSH agent for RUN --mount=type=ssh, as docker build's --ssh takes it:
+ * "ID=SOCKET", or "ID" for the socket that SSH_AUTH_SOCK names (ID is
+ * usually "default"). The socket is bound into the step's container;
+ * private key files are not supported. Repeatable. */
+CBUILD_API int cbuild_build_options_add_ssh (cbuild_build_options *opts, const char *spec, cbuild_error *err);
 /* How many independent stages are built at the same time; 0 (the default)
  * means the number of online CPUs. Fails for a negative number. */
 CBUILD_API int cbuild_build_options_set_jobs (cbuild_build_options *opts, int jobs, cbuild_error *err);

@@ -170,13 +170,6 @@ expect_build_failure required_secret -f "$ctx/Dockerfile.required" "$ctx"
 assert_contains "$CBUILD_ERROR" "secret 'deploy_key' is required" "missing required secret"
 assert_contains "$CBUILD_ERROR" "Dockerfile.required:2" "location of the missing secret"
 
-cat >"$ctx/Dockerfile.ssh" <<'DOCKERFILE'
-FROM busybox
-RUN --mount=type=ssh true
-DOCKERFILE
-expect_build_failure ssh_mount -f "$ctx/Dockerfile.ssh" "$ctx"
-assert_contains "$CBUILD_ERROR" "SSH agent mounts (type=ssh) are not supported yet" "ssh mount"
-
 expect_build_failure bad_secret_flag --secret "src=/nonexistent" "$ctx"
 assert_contains "$CBUILD_ERROR" "missing id=ID" "--secret without an id"
 log "ok"

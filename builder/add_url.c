@@ -233,7 +233,7 @@ escape_wildcards (const char *name)
 }
 
 int
-cb_add_urls_copy (const struct cb_add_urls *urls, const struct cb_copy_request *like, cbuild_error *err)
+cb_add_urls_copy (const struct cb_add_urls *urls, const struct cb_copy_request *like, bool unpack, cbuild_error *err)
 {
   cleanup_strv struct cb_strv sources = CB_STRV_INIT;
   struct cb_copy_request req = *like;
@@ -248,8 +248,9 @@ cb_add_urls_copy (const struct cb_add_urls *urls, const struct cb_copy_request *
   req.exclude = NULL;
   req.sources = (const char *const *) sources.items;
   req.n_sources = sources.len;
-  /* A remote file is never extracted, even when it is an archive. */
-  req.is_add = false;
+  /* A remote archive is extracted only with --unpack=true. */
+  req.is_add = unpack;
+  req.keep_archives = !unpack;
   req.source_name = "the downloaded files";
   if (!req.chmod_set)
     {

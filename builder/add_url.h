@@ -34,8 +34,10 @@ int cb_add_urls_fetch (struct cb_build *b, const char *const *urls, size_t n_url
                        struct cb_add_urls *out, cbuild_error *err);
 
 /* Copies the downloaded files as like copies its sources, to like's
- * destination with its owner, and with mode 0600 unless like sets one. */
-int cb_add_urls_copy (const struct cb_add_urls *urls, const struct cb_copy_request *like, cbuild_error *err);
+ * destination with its owner, and with mode 0600 unless like sets one.
+ * With unpack (ADD --unpack=true), a tar archive is extracted instead. */
+int cb_add_urls_copy (const struct cb_add_urls *urls, const struct cb_copy_request *like, bool unpack,
+                      cbuild_error *err);
 
 /* Removes the downloads and frees out. Safe on a zeroed value. */
 void cb_add_urls_release (struct cb_add_urls *out);

@@ -151,8 +151,32 @@ source_name (const struct cb_copy_request *req)
   return req->source_name ? req->source_name : "the build context";
 }
 
+/* For COPY --parents: the part of each expanded source that is kept below
+ * the destination, which is all of it, or what follows a "/./" pivot in
+ * the source as written (with "src/./app/main.go", "app/main.go"). */
 static int
-expand_sources (const struct copy_job *job, struct cb_strv *sources, cbuild_error *err)
+push_kept_paths (const char *source, const struct cb_strv *sources, size_t from, struct cb_strv *kept,
+                 cbuild_error *err)
+{
+  const char *pivot = strstr (source, "/./");
+  cleanup_free char *raw = pivot ? strndup (source, (size_t) (pivot - source)) : NULL;
+  cleanup_free char *prefix = raw ? cb_copy_context_path (raw) : NULL;
+  size_t len = prefix && strcmp (prefix, ".") != 0 ? strlen (prefix) : 0;
+
+  if (pivot && prefix == NULL)
+    return cb_error_nomem (err);
+  for (size_t i = from; i < sources->len; i++)
+    {
+      const char *rel = sources->items[i];
+      const char *rest = len && strncmp (rel, prefix, len) == 0 && rel[len] == '/' ? rel + len + 1 : rel;
+      if (cb_strv_push (kept, len && strcmp (rel, prefix) == 0 ? "." : rest, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+static int
+expand_sources (const struct copy_job *job, struct cb_strv *sources, struct cb_strv *kept, cbuild_error *err)
 {
   for (size_t i = 0; i < job->req->n_sources; i++)
     {
@@ -163,18 +187,19 @@ expand_sources (const struct copy_job *job, struct cb_strv *sources, cbuild_erro
       if (rel == NULL)
         return cb_error_nomem (err);
       if (!cb_copy_has_wildcard (rel))
+        ret = cb_strv_push_owned (sources, rel, err);
+      else
         {
-          if (cb_strv_push_owned (sources, rel, err) < 0)
-            return -1;
-          continue;
+          ret = cb_copy_expand (job->context_fd, job->req->ignore, rel, sources, err);
+          free (rel);
+          if (ret == 0 && sources->len == before)
+            return cb_error_set (err, CBUILD_ERR_NOT_FOUND, "no files in %s match '%s'", source_name (job->req),
+                                 job->req->sources[i]);
         }
-      ret = cb_copy_expand (job->context_fd, job->req->ignore, rel, sources, err);
-      free (rel);
+      if (ret == 0 && job->req->parents)
+        ret = push_kept_paths (job->req->sources[i], sources, before, kept, err);
       if (ret < 0)
         return -1;
-      if (sources->len == before)
-        return cb_error_set (err, CBUILD_ERR_NOT_FOUND, "no files in %s match '%s'", source_name (job->req),
-                             job->req->sources[i]);
     }
   return 0;
 }
@@ -292,7 +317,7 @@ copy_file_source (const struct copy_job *job, const char *rel, const struct stat
 
   if (src < 0)
     return cb_error_sys (err, errno, "open '%s' in the build context", rel);
-  if (job->req->is_add)
+  if (job->req->is_add && !job->req->keep_archives)
     {
       int extracted = cb_copy_extract_archive (src, rel, job->root_fd, job->dest, &job->meta, err);
       if (extracted != 0)
@@ -347,10 +372,33 @@ check_several_sources (const struct copy_job *job, size_t n_expanded, cbuild_err
   return 0;
 }
 
+/* COPY --parents: each source goes to DEST/KEPT, where KEPT is its path
+ * in the context (after a "/./" pivot when the source has one), so that
+ * the directories above it are kept. */
+static int
+copy_source_with_parents (struct copy_job *job, const char *rel, const char *kept, cbuild_error *err)
+{
+  char *dest = job->dest;
+  int ret;
+
+  job->dest = cb_path_clean_abs (dest, kept);
+  if (job->dest == NULL)
+    {
+      job->dest = dest;
+      return cb_error_nomem (err);
+    }
+  job->dest_is_dir = false;
+  ret = copy_source (job, rel, err);
+  free (job->dest);
+  job->dest = dest;
+  return ret;
+}
+
 int
 cb_copy_from_context (const struct cb_copy_request *req, cbuild_error *err)
 {
   cleanup_strv struct cb_strv sources = CB_STRV_INIT;
+  cleanup_strv struct cb_strv kept = CB_STRV_INIT;
   struct copy_job job = { .context_fd = -1, .root_fd = -1 };
   int ret;
 
@@ -358,13 +406,14 @@ cb_copy_from_context (const struct cb_copy_request *req, cbuild_error *err)
   if (ret == 0)
     ret = copy_job_init (&job, req, err);
   if (ret == 0)
-    ret = expand_sources (&job, &sources, err);
-  if (ret == 0)
+    ret = expand_sources (&job, &sources, &kept, err);
+  if (ret == 0 && !req->parents)
     ret = check_several_sources (&job, sources.len, err);
   if (ret == 0 && sources.len > 1)
     job.dest_is_dir = true;
   for (size_t i = 0; ret == 0 && i < sources.len; i++)
-    ret = copy_source (&job, sources.items[i], err);
+    ret = req->parents ? copy_source_with_parents (&job, sources.items[i], kept.items[i], err)
+                       : copy_source (&job, sources.items[i], err);
   copy_job_release (&job);
   return ret;
 }

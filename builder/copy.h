@@ -28,6 +28,10 @@ struct cb_copy_request
   bool chmod_set;
   mode_t mode;
   bool is_add; /* ADD: local tar archives are extracted into dest */
+  bool keep_archives; /* ADD --unpack=false: archives are copied as files */
+  /* COPY --parents: each source keeps its path in the context below dest,
+   * or the part after a "/./" pivot in the source as written. */
+  bool parents;
   const char *source_name; /* names the source tree in messages; NULL: "the build context" */
 };
 

@@ -76,10 +76,21 @@ expand_copy_args (struct cb_build *b, struct cb_stage *st, const struct cb_instr
   return 0;
 }
 
+/* A boolean flag: absent gives fallback, "--flag" and "--flag=true" true. */
+static bool
+bool_flag (const struct cb_instruction *ins, const char *name, bool fallback)
+{
+  const char *value = cb_instruction_flag (ins, name);
+
+  if (value == NULL)
+    return fallback;
+  return value[0] == '\0' || strcmp (value, "true") == 0 || strcmp (value, "1") == 0;
+}
+
 static int
 check_copy_flags (const struct cb_instruction *ins, bool is_add, cbuild_error *err)
 {
-  static const char *const unsupported[] = { "parents", "keep-git-dir", NULL };
+  static const char *const unsupported[] = { "keep-git-dir", NULL };
 
   if (!is_add && cb_instruction_flag (ins, "checksum"))
     return cb_error_set (err, CBUILD_ERR_INVALID, "COPY does not take --checksum, use ADD with a URL");
@@ -264,6 +275,8 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
   req.dest = words.items[words.len - 1];
   req.workdir = cb_stage_workdir (st);
   req.is_add = is_add;
+  req.parents = bool_flag (ins, "parents", false);
+  req.keep_archives = !bool_flag (ins, "unpack", true);
   req.exclude = exclude;
   req.exclude_patterns = exclude ? cb_buf_str (&exclude_text) : NULL;
 
@@ -297,7 +310,7 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
   if (ret == 0 && req.n_sources > 0)
     ret = cb_copy_from_context (&req, err);
   if (ret == 0)
-    ret = cb_add_urls_copy (&urls, &req, err);
+    ret = cb_add_urls_copy (&urls, &req, bool_flag (ins, "unpack", false), err);
   if (ret == 0 && n_docs > 0)
     ret = cb_heredoc_copy (b, st, &req, docs, n_docs, err);
   if (ret == 0)

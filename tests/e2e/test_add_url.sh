@@ -33,6 +33,7 @@ ADD $base/tool.sh /opt/
 ADD --chmod=755 $base/tool.sh?version=1 /usr/local/bin/tool
 ADD --checksum=sha256:$bundle_sum $base/bundle.tar.gz /archives/
 ADD $base/my%20file.txt /encoded/
+ADD --unpack=true $base/bundle.tar.gz /unpacked/
 DOCKERFILE
 
 ref="$REGISTRY/e2e/add-url:1"
@@ -50,7 +51,7 @@ unpack() {
 }
 
 build first
-assert_eq "4" "$RAN" "first build: steps run"
+assert_eq "5" "$RAN" "first build: steps run"
 unpack
 rootfs="$TEST_TMP/bundle/rootfs"
 assert_eq "remote tool v1" "$(cat "$rootfs/opt/tool.sh")" "file named after the URL in a directory"
@@ -62,13 +63,15 @@ assert_eq "remote tool v1" "$(cat "$rootfs/usr/local/bin/tool")" "URL with a que
 assert_exists "$rootfs/archives/bundle.tar.gz" "archive from a URL kept as a file"
 assert_missing "$rootfs/archives/packed.txt" "archive from a URL extracted"
 assert_eq "spaced" "$(cat "$rootfs/encoded/my file.txt")" "file name percent-decoded from the URL"
+assert_eq "packed" "$(cat "$rootfs/unpacked/packed.txt")" "ADD --unpack=true extracts a remote archive"
+assert_missing "$rootfs/unpacked/bundle.tar.gz" "ADD --unpack=true leaves no archive behind"
 
 build unchanged
 assert_eq "0" "$RAN" "unchanged remote files: steps run"
 
 echo "remote tool v2" >"$web/dl/tool.sh"
 build changed
-assert_eq "4" "$RAN" "changed remote file: steps run"
+assert_eq "5" "$RAN" "changed remote file: steps run"
 unpack
 assert_eq "remote tool v2" "$(cat "$TEST_TMP/bundle/rootfs/opt/tool.sh")" "new content after a change"
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builder/add_git.h"
 #include "builder/add_url.h"
 #include "builder/build.h"
 #include "builder/copy.h"
@@ -90,14 +91,8 @@ bool_flag (const struct cb_instruction *ins, const char *name, bool fallback)
 static int
 check_copy_flags (const struct cb_instruction *ins, bool is_add, cbuild_error *err)
 {
-  static const char *const unsupported[] = { "keep-git-dir", NULL };
-
   if (!is_add && cb_instruction_flag (ins, "checksum"))
     return cb_error_set (err, CBUILD_ERR_INVALID, "COPY does not take --checksum, use ADD with a URL");
-  for (size_t i = 0; unsupported[i]; i++)
-    if (cb_instruction_flag (ins, unsupported[i]))
-      return cb_error_set (err, CBUILD_ERR_INVALID, "%s --%s is not supported yet", is_add ? "ADD" : "COPY",
-                           unsupported[i]);
   return 0;
 }
 
@@ -142,12 +137,39 @@ add_urls_releasep (struct cb_add_urls *urls)
   cb_add_urls_release (urls);
 }
 
-/* Downloads the URL sources of an ADD into urls and leaves the other
- * sources to req, in local (one slot a source). */
+static void
+add_git_releasep (struct cb_add_git *git)
+{
+  cb_add_git_release (git);
+}
+
+/* Resolves the git repository that an ADD names as its only source, and
+ * records what the cache key needs of it in fields. */
 static int
-fetch_url_sources (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins, bool is_add,
-                   const struct cb_strv *words, const char **local, struct cb_copy_request *req,
-                   struct cb_add_urls *urls, cbuild_error *err)
+resolve_git_source (const struct cb_instruction *ins, const char *source, size_t n_sources, struct cb_add_git *git,
+                    struct cb_strv *fields, cbuild_error *err)
+{
+  if (n_sources != 1)
+    return cb_error_set (err, CBUILD_ERR_INVALID, "ADD of a git repository takes it as its only source: '%s'",
+                         source);
+  if (cb_instruction_flag (ins, "checksum"))
+    return cb_error_set (err, CBUILD_ERR_INVALID, "ADD --checksum of a git repository is not supported yet");
+  if (cb_add_git_resolve (source, git, err) < 0)
+    return -1;
+  if (cb_strv_push (fields, "git", err) < 0 || cb_strv_push (fields, git->url, err) < 0
+      || cb_strv_push (fields, git->subdir ? git->subdir : "", err) < 0 || cb_strv_push (fields, git->commit, err) < 0
+      || cb_strv_push (fields, bool_flag (ins, "keep-git-dir", false) ? "keep-git-dir" : "", err) < 0)
+    return -1;
+  return 0;
+}
+
+/* Downloads the URL sources of an ADD into urls (or resolves the git
+ * repository it names) and leaves the other sources to req, in local (one
+ * slot a source). */
+static int
+fetch_remote_sources (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins, bool is_add,
+                      const struct cb_strv *words, const char **local, struct cb_copy_request *req,
+                      struct cb_add_urls *urls, struct cb_add_git *git, cbuild_error *err)
 {
   size_t n_sources = words->len - 1, n_local = 0, n_remote = 0;
   cleanup_free const char **remote = calloc (n_sources + 1, sizeof *remote);
@@ -163,7 +185,7 @@ fetch_url_sources (struct cb_build *b, struct cb_stage *st, const struct cb_inst
       const char *source = words->items[i];
 
       if (is_add && cb_add_is_git (source))
-        return cb_error_set (err, CBUILD_ERR_INVALID, "ADD of a git repository is not supported yet: '%s'", source);
+        return resolve_git_source (ins, source, n_sources, git, &urls->fields, err);
       if (cb_add_is_url (source) && !is_add)
         return cb_error_set (err, CBUILD_ERR_INVALID, "COPY does not take URLs, use ADD: '%s'", source);
       if (cb_add_is_url (source))
@@ -253,6 +275,7 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
   cleanup_buf struct cb_buf exclude_text = CB_BUF_INIT;
   __attribute__ ((cleanup (ignore_freep))) struct cb_ignore *exclude = NULL;
   __attribute__ ((cleanup (add_urls_releasep))) struct cb_add_urls urls = { 0 };
+  __attribute__ ((cleanup (add_git_releasep))) struct cb_add_git git = { 0 };
   cleanup_free const char **local = calloc (ins->n_args + 1, sizeof *local);
   char key[CB_DIGEST_SIZE];
   bool hit = false;
@@ -280,7 +303,7 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
   req.exclude = exclude;
   req.exclude_patterns = exclude ? cb_buf_str (&exclude_text) : NULL;
 
-  ret = fetch_url_sources (b, st, ins, is_add, &words, local, &req, &urls, err);
+  ret = fetch_remote_sources (b, st, ins, is_add, &words, local, &req, &urls, &git, err);
   if (ret == 0 && from)
     ret = resolve_from_stage (b, st, from, &from_image, &from_key, err);
   if (ret == 0)
@@ -311,6 +334,10 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
     ret = cb_copy_from_context (&req, err);
   if (ret == 0)
     ret = cb_add_urls_copy (&urls, &req, bool_flag (ins, "unpack", false), err);
+  if (ret == 0 && git.url)
+    ret = cb_add_git_checkout (b, &git, bool_flag (ins, "keep-git-dir", false), err);
+  if (ret == 0 && git.dir)
+    ret = cb_add_git_copy (&git, &req, err);
   if (ret == 0 && n_docs > 0)
     ret = cb_heredoc_copy (b, st, &req, docs, n_docs, err);
   if (ret == 0)

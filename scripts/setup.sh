@@ -14,6 +14,8 @@ PACKAGES=(
   docker-registry runc skopeo umoci
   debootstrap debian-archive-keyring gpgv busybox-static
   curl ca-certificates jq apache2-utils tar util-linux
+  # ADD of a git repository runs git
+  git
   # The example app's own tests run on the host with Debian's Python
   python3 python3-flask python3-flask-session python3-redis gunicorn
   redis-server

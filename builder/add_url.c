@@ -2,10 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,8 +61,10 @@ url_file_name (const char *url)
   char *path, *out = NULL, *base;
   size_t n = 0;
 
-  start = start ? strchr (start + 3, '/') : NULL;
-  if (start == NULL)
+  /* The path starts after the authority, which ends at '/', '?' or '#'.
+   * Without a '/' there, the path is empty. */
+  start = start ? start + 3 + strcspn (start + 3, "/?#") : NULL;
+  if (start == NULL || *start != '/')
     return strdup (UNNAMED);
   len = strcspn (start, "?#");
   path = malloc (len + 1);
@@ -135,7 +137,8 @@ place_file (const char *blob_path, const char *dir, const char *name, const char
 static int
 check_checksum (const char *url, const char *checksum, const char *digest, cbuild_error *err)
 {
-  if (checksum == NULL || strcmp (checksum, digest) == 0)
+  /* Hex digits compare without regard to case. */
+  if (checksum == NULL || strcasecmp (checksum, digest) == 0)
     return 0;
   return cb_error_set (err, CBUILD_ERR_DIGEST, "checksum mismatch for '%s': expected %s, downloaded %s", url,
                        checksum, digest);
@@ -155,11 +158,7 @@ fetch_one (struct cb_build *b, const char *url, const char *checksum, struct cb_
     return cb_error_nomem (err);
   if (cb_blob_writer_new (b->store, &blob, err) < 0)
     return -1;
-  /* Stages run on several threads, and the client's handle serves one
-   * request at a time. */
-  pthread_mutex_lock (&b->shared->registry_lock);
-  ret = cb_registry_download (b->registry, url, blob, last_modified, err);
-  pthread_mutex_unlock (&b->shared->registry_lock);
+  ret = cb_http_download (url, blob, last_modified, err);
   if (ret < 0)
     {
       cb_blob_writer_abort (blob);
@@ -214,40 +213,20 @@ cb_add_urls_release (struct cb_add_urls *out)
   cb_strv_release (&out->fields);
 }
 
-/* Escapes the wildcard characters of a file name, which the copy would
- * otherwise match as a pattern. */
-static char *
-escape_wildcards (const char *name)
-{
-  char *out = malloc (2 * strlen (name) + 1), *p = out;
-
-  for (; out && *name; name++)
-    {
-      if (strchr ("*?[\\", *name))
-        *p++ = '\\';
-      *p++ = *name;
-    }
-  if (out)
-    *p = '\0';
-  return out;
-}
-
 int
 cb_add_urls_copy (const struct cb_add_urls *urls, const struct cb_copy_request *like, bool unpack, cbuild_error *err)
 {
-  cleanup_strv struct cb_strv sources = CB_STRV_INIT;
   struct cb_copy_request req = *like;
 
   if (urls->names.len == 0)
     return 0;
-  for (size_t i = 0; i < urls->names.len; i++)
-    if (cb_strv_push_owned (&sources, escape_wildcards (urls->names.items[i]), err) < 0)
-      return -1;
   req.context_dir = urls->dir;
   req.ignore = NULL;
   req.exclude = NULL;
-  req.sources = (const char *const *) sources.items;
-  req.n_sources = sources.len;
+  /* A name from a URL may contain '*', '?' or '[', which name the file. */
+  req.literal_sources = true;
+  req.sources = (const char *const *) urls->names.items;
+  req.n_sources = urls->names.len;
   /* A remote archive is extracted only with --unpack=true. */
   req.is_add = unpack;
   req.keep_archives = !unpack;

@@ -186,7 +186,7 @@ expand_sources (const struct copy_job *job, struct cb_strv *sources, struct cb_s
 
       if (rel == NULL)
         return cb_error_nomem (err);
-      if (!cb_copy_has_wildcard (rel))
+      if (job->req->literal_sources || !cb_copy_has_wildcard (rel))
         ret = cb_strv_push_owned (sources, rel, err);
       else
         {

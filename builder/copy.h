@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "common/strv.h"
 #include "parser/dockerignore.h"
 
 struct cb_copy_request
@@ -16,7 +17,7 @@ struct cb_copy_request
    * directory as BuildKit matches them, so the sources themselves are never
    * excluded. May be NULL. */
   const struct cb_ignore *exclude;
-  const char *exclude_patterns; /* the same patterns, one a line, for cache keys */
+  const struct cb_strv *exclude_patterns; /* the same patterns, for cache keys; may be NULL */
   const char *const *sources;     /* relative to the context, after expansion; may hold wildcards */
   size_t n_sources;
   const char *dest;    /* after expansion; relative destinations are under workdir */
@@ -29,6 +30,7 @@ struct cb_copy_request
   mode_t mode;
   bool is_add; /* ADD: local tar archives are extracted into dest */
   bool keep_archives; /* ADD --unpack=false: archives are copied as files */
+  bool literal_sources; /* sources are file names, never wildcard patterns */
   /* COPY --parents: each source keeps its path in the context below dest,
    * or the part after a "/./" pivot in the source as written. */
   bool parents;

@@ -357,20 +357,18 @@ static int
 mount_from_stage (struct cb_build *b, struct cb_stage *st, const struct cb_run_mount *m,
                   struct cb_run_mounts *out, struct cb_image_mount **im, cbuild_error *err)
 {
-  struct cb_stage *other = cb_build_find_stage (b, m->from, st->first);
+  /* from= names an earlier stage (built first) or an image (pulled), as
+   * COPY --from does. */
+  struct cb_image *image = cb_build_source_image (b, st, m->from, NULL, err);
   struct cb_image_mount **grown;
 
-  if (other == NULL || other == st)
-    return cb_error_set (err, CBUILD_ERR_INVALID,
-                         "from='%s': no stage of that name before this one (mounting an image is not supported yet)",
-                         m->from);
-  if (cb_build_stage (b, other, err) < 0)
+  if (image == NULL)
     return -1;
   grown = realloc (out->images, (out->n_images + 1) * sizeof *grown);
   if (grown == NULL)
     return cb_error_nomem (err);
   out->images = grown;
-  *im = cb_image_mount_new (b, &other->image, err);
+  *im = cb_image_mount_new (b, image, err);
   if (*im == NULL)
     return -1;
   out->images[out->n_images++] = *im;

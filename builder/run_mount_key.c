@@ -26,21 +26,18 @@ hash_context_source (struct cb_build *b, const char *source, struct cb_cache_key
 }
 
 /* Adds the cache key of the bind-mounted stage, which covers everything
- * that stage's file system was built from. */
+ * that stage's file system was built from, or the manifest digest of the
+ * bind-mounted image. */
 static int
 hash_stage_source (struct cb_build *b, struct cb_stage *st, const char *from, struct cb_cache_key *key,
                    cbuild_error *err)
 {
-  struct cb_stage *other = cb_build_find_stage (b, from, st->first);
+  const char *source_key = NULL;
 
-  /* An image or a later stage fails when the mounts are set up, with the
-   * message that explains it. */
-  if (other == NULL || other == st)
-    return 0;
-  if (cb_build_stage (b, other, err) < 0)
+  if (cb_build_source_image (b, st, from, &source_key, err) == NULL)
     return -1;
-  cb_cache_key_add (key, "stage");
-  cb_cache_key_add (key, other->cache_parent);
+  cb_cache_key_add (key, "from");
+  cb_cache_key_add (key, source_key ? source_key : "");
   return 0;
 }
 

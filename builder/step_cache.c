@@ -111,9 +111,12 @@ cb_step_key_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instr
         }
       cb_cache_key_add_strv (&k, &env);
     }
-  /* From a context the hash below covers what the patterns select; from
-   * a stage only the stage's key does, so the patterns go in too. */
-  cb_cache_key_add (&k, req->exclude_patterns ? req->exclude_patterns : "");
+  /* From a stage only the stage's key covers the files, so the patterns
+   * that select among them go in too. */
+  cb_cache_key_add (&k, "exclude");
+  if (req->exclude_patterns)
+    cb_cache_key_add_strv (&k, req->exclude_patterns);
+  cb_cache_key_add (&k, "--");
   /* URL, name, digest and Last-Modified of each downloaded file. */
   cb_cache_key_add_strv (&k, remote);
   if (from_key)

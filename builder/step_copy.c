@@ -98,31 +98,31 @@ check_copy_flags (const struct cb_instruction *ins, bool is_add, cbuild_error *e
 
 #define EXCLUDE_FLAG "--exclude="
 
-/* Collects the --exclude patterns after variable substitution, one a line
- * in text, and parses them with the .dockerignore syntax, which BuildKit
- * also matches them with. *out stays NULL without --exclude. */
+/* Collects the --exclude patterns after variable substitution into
+ * patterns, and builds a matcher with the .dockerignore syntax, which
+ * BuildKit also matches them with. *out stays NULL without --exclude. */
 static int
-load_excludes (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins, struct cb_buf *text,
+load_excludes (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins, struct cb_strv *patterns,
                struct cb_ignore **out, cbuild_error *err)
 {
   cleanup_strv struct cb_strv env = CB_STRV_INIT;
-  bool any = false;
 
   *out = NULL;
   for (size_t i = 0; i < ins->n_flags; i++)
     {
-      cleanup_free char *pattern = NULL;
+      char *pattern = NULL;
 
       if (strncmp (ins->flags[i], EXCLUDE_FLAG, strlen (EXCLUDE_FLAG)) != 0)
         continue;
-      if (!any && cb_stage_expand_env (st, &env, err) < 0)
+      if (patterns->len == 0 && cb_stage_expand_env (st, &env, err) < 0)
         return -1;
-      any = true;
       if (cb_expand_word (ins->flags[i] + strlen (EXCLUDE_FLAG), b->df->escape, &env, &pattern, err) < 0
-          || cb_buf_printf (text, err, "%s\n", pattern) < 0)
+          || cb_strv_push_owned (patterns, pattern, err) < 0)
         return -1;
     }
-  return any ? cb_ignore_parse (cb_buf_str (text), text->len, out, err) : 0;
+  if (patterns->len == 0)
+    return 0;
+  return cb_ignore_from_patterns ((const char *const *) patterns->items, patterns->len, out, err);
 }
 
 static void
@@ -272,7 +272,7 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
   struct cb_image *from_image = NULL;
   const char *from_key = NULL;
   cleanup_free char *source_name = NULL;
-  cleanup_buf struct cb_buf exclude_text = CB_BUF_INIT;
+  cleanup_strv struct cb_strv exclude_patterns = CB_STRV_INIT;
   __attribute__ ((cleanup (ignore_freep))) struct cb_ignore *exclude = NULL;
   __attribute__ ((cleanup (add_urls_releasep))) struct cb_add_urls urls = { 0 };
   __attribute__ ((cleanup (add_git_releasep))) struct cb_add_git git = { 0 };
@@ -291,7 +291,7 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
     return -1;
   if (check_copy_args (&words, n_docs, is_add, err) < 0
       || copy_history (ins, is_add, &words, docs, n_docs, &msg, err) < 0
-      || load_excludes (b, st, ins, &exclude_text, &exclude, err) < 0)
+      || load_excludes (b, st, ins, &exclude_patterns, &exclude, err) < 0)
     return -1;
   req.context_dir = b->context_dir;
   req.ignore = b->ignore;
@@ -301,7 +301,7 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
   req.parents = bool_flag (ins, "parents", false);
   req.keep_archives = !bool_flag (ins, "unpack", true);
   req.exclude = exclude;
-  req.exclude_patterns = exclude ? cb_buf_str (&exclude_text) : NULL;
+  req.exclude_patterns = &exclude_patterns;
 
   ret = fetch_remote_sources (b, st, ins, is_add, &words, local, &req, &urls, &git, err);
   if (ret == 0 && from)

@@ -88,7 +88,7 @@ go_clean (const char *path)
 /* Applies ReadAll's rules to one line. *out stays NULL when the line
  * contains no pattern, and only a '#' in the first column starts a comment. */
 static int
-line_pattern (const char *line, size_t len, char **out, cbuild_error *err)
+line_pattern (const char *line, size_t len, bool comments, char **out, cbuild_error *err)
 {
   cleanup_free char *body = NULL;
   cleanup_free char *cleaned = NULL;
@@ -96,7 +96,7 @@ line_pattern (const char *line, size_t len, char **out, cbuild_error *err)
   bool invert;
 
   *out = NULL;
-  if (len > 0 && line[0] == '#')
+  if (comments && len > 0 && line[0] == '#')
     return 0;
   cb_trim_space (&line, &len);
   if (len == 0)
@@ -167,7 +167,7 @@ parse_line (struct cb_ignore *ig, const char *line, size_t len, int lineno, cbui
                          IGNORE_MAX_LINE);
   if (memchr (line, '\0', len))
     return cb_error_set (err, CBUILD_ERR_PARSE, ".dockerignore:%d: NUL character in the line", lineno);
-  if (line_pattern (line, len, &pattern, err) < 0)
+  if (line_pattern (line, len, true, &pattern, err) < 0)
     return -1;
   return pattern ? add_rule (ig, pattern, lineno, err) : 0;
 }
@@ -198,6 +198,31 @@ cb_ignore_parse (const char *text, size_t len, struct cb_ignore **out, cbuild_er
           return -1;
         }
       pos += n + 1;
+    }
+  *out = ig;
+  return 0;
+}
+
+int
+cb_ignore_from_patterns (const char *const *patterns, size_t n, struct cb_ignore **out, cbuild_error *err)
+{
+  struct cb_ignore *ig = calloc (1, sizeof *ig);
+
+  *out = NULL;
+  if (ig == NULL)
+    return cb_error_nomem (err);
+  for (size_t i = 0; i < n; i++)
+    {
+      cleanup_free char *pattern = NULL;
+      int ret = line_pattern (patterns[i], strlen (patterns[i]), false, &pattern, err);
+
+      if (ret == 0 && pattern && add_rule (ig, pattern, (int) i + 1, err) < 0)
+        ret = cb_error_set (err, CBUILD_ERR_PARSE, "invalid --exclude pattern '%s'", patterns[i]);
+      if (ret < 0)
+        {
+          cb_ignore_free (ig);
+          return -1;
+        }
     }
   *out = ig;
   return 0;

@@ -14,6 +14,9 @@ struct cb_ignore;
  * are dropped; patterns are cleaned like Go filepath.Clean and leading '/'
  * removed. Empty text gives a matcher that excludes nothing. */
 int cb_ignore_parse (const char *text, size_t len, struct cb_ignore **out, cbuild_error *err);
+/* Builds a matcher from patterns given one by one, as COPY --exclude takes
+ * them: no comments and no line splitting, otherwise as in the file. */
+int cb_ignore_from_patterns (const char *const *patterns, size_t n, struct cb_ignore **out, cbuild_error *err);
 void cb_ignore_free (struct cb_ignore *ig);
 
 /* True when path (relative to the context, '/'-separated, no leading "./")

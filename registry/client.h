@@ -95,12 +95,12 @@ int cb_registry_fetch_manifest (struct cb_registry *reg, const struct cb_referen
                                 char **body, size_t *len, char digest[CB_DIGEST_SIZE], cbuild_error *err);
 
 /* Downloads url (http or https, following redirects) into blob, which
- * the caller commits or aborts, and copies the response's Last-Modified
- * header to last_modified ("" without one). Fails unless the status is
- * 2xx. This is ADD's download of a remote file: no registry credentials
- * are sent. */
-int cb_registry_download (struct cb_registry *reg, const char *url, struct cb_blob_writer *blob,
-                          char last_modified[64], cbuild_error *err);
+ * the caller commits or aborts, and copies the final response's
+ * Last-Modified header to last_modified ("" without one). Fails unless
+ * the status is 2xx. This is ADD's download of a remote file: no registry
+ * credentials are sent, and it may run while other threads use the
+ * registry client. */
+int cb_http_download (const char *url, struct cb_blob_writer *blob, char last_modified[64], cbuild_error *err);
 
 /* Downloads one blob of ref's repository into store, unless the store has
  * it. It must be size bytes and match digest, or nothing is stored. */

@@ -1,4 +1,4 @@
-/* Plain HTTP downloads for ADD <url>, over the registry client's handle. */
+/* Plain HTTP downloads for ADD <url>. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,27 +6,37 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
-#include "registry/internal.h"
+#include "registry/client.h"
+#include "registry/curl_api.h"
+#include "registry/http.h"
 
 int
-cb_registry_download (struct cb_registry *reg, const char *url, struct cb_blob_writer *blob,
-                      char last_modified[64], cbuild_error *err)
+cb_http_download (const char *url, struct cb_blob_writer *blob, char last_modified[64], cbuild_error *err)
 {
   cleanup_free struct cb_http_response *resp = calloc (1, sizeof *resp);
+  const struct cb_curl_api *api = cb_curl_api (err);
   struct cb_http_request req = CB_HTTP_REQUEST_INIT;
   CURL *curl;
+  int ret;
 
   last_modified[0] = '\0';
   if (resp == NULL)
     return cb_error_nomem (err);
-  curl = cb_registry_curl (reg, err);
-  if (curl == NULL)
+  if (api == NULL)
     return -1;
+  /* A handle of its own, so that a slow download holds up no registry
+   * request of the other stages. */
+  curl = api->easy_init ();
+  if (curl == NULL)
+    return cb_error_set (err, CBUILD_ERR_SYSTEM, "cannot create a libcurl handle");
   req.url = url;
+  req.peer = "server";
   req.follow_redirects = true;
   req.blob = blob;
   req.blob_max = INT64_MAX;
-  if (cb_http_perform (curl, &req, resp, err) < 0)
+  ret = cb_http_perform (curl, &req, resp, err);
+  api->easy_cleanup (curl);
+  if (ret < 0)
     return cb_error_prefix (err, "download '%s'", url);
   if (resp->status < 200 || resp->status > 299)
     return cb_error_set (err, CBUILD_ERR_NOT_FOUND, "download '%s': the server returned HTTP status %ld", url,

@@ -41,6 +41,7 @@ response_clear_headers (struct cb_http_response *resp)
   resp->content_type[0] = '\0';
   resp->docker_content_digest[0] = '\0';
   resp->location[0] = '\0';
+  resp->last_modified[0] = '\0';
   resp->www_authenticate[0] = '\0';
   resp->header_truncated = false;
 }
@@ -341,9 +342,12 @@ set_options (const struct cb_curl_api *api, CURL *curl, struct transfer *t, char
 }
 
 static int
-transport_error (const struct cb_curl_api *api, CURL *curl, CURLcode rc, const char *errbuf, const char *request_url,
-                 struct cb_http_response *resp, cbuild_error *err)
+transport_error (const struct cb_curl_api *api, CURL *curl, CURLcode rc, const char *errbuf,
+                 const struct cb_http_request *req, struct cb_http_response *resp, cbuild_error *err)
 {
+  const char *request_url = req->url;
+  const char *peer = req->peer ? req->peer : "registry";
+  const char *hint = req->peer ? "" : " (is the registry running?)";
   const char *url = NULL;
   cleanup_free char *host = NULL;
   const char *detail = errbuf[0] ? errbuf : api->easy_strerror (rc);
@@ -360,21 +364,21 @@ transport_error (const struct cb_curl_api *api, CURL *curl, CURLcode rc, const c
   switch (rc)
     {
     case CURLE_COULDNT_CONNECT:
-      return cb_error_set (err, CBUILD_ERR_REGISTRY, "cannot connect to registry %s: %s (is the registry running?)",
-                           host ? host : "?", os_errno ? strerror ((int) os_errno) : detail);
+      return cb_error_set (err, CBUILD_ERR_REGISTRY, "cannot connect to %s %s: %s%s", peer, host ? host : "?",
+                           os_errno ? strerror ((int) os_errno) : detail, hint);
     case CURLE_COULDNT_RESOLVE_HOST:
-      return cb_error_set (err, CBUILD_ERR_REGISTRY, "cannot resolve registry host '%s': %s",
-                           host ? host : "?", detail);
+      return cb_error_set (err, CBUILD_ERR_REGISTRY, "cannot resolve %s host '%s': %s", peer, host ? host : "?",
+                           detail);
     case CURLE_OPERATION_TIMEDOUT:
-      return cb_error_set (err, CBUILD_ERR_REGISTRY, "request to registry %s timed out: %s",
-                           host ? host : "?", detail);
+      return cb_error_set (err, CBUILD_ERR_REGISTRY, "request to %s %s timed out: %s", peer, host ? host : "?",
+                           detail);
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CONNECT_ERROR:
-      return cb_error_set (err, CBUILD_ERR_REGISTRY, "TLS connection to registry %s failed: %s",
-                           host ? host : "?", detail);
+      return cb_error_set (err, CBUILD_ERR_REGISTRY, "TLS connection to %s %s failed: %s", peer, host ? host : "?",
+                           detail);
     default:
-      return cb_error_set (err, CBUILD_ERR_REGISTRY, "request to registry %s failed: %s",
-                           host ? host : "?", detail);
+      return cb_error_set (err, CBUILD_ERR_REGISTRY, "request to %s %s failed: %s", peer, host ? host : "?",
+                           detail);
     }
 }
 
@@ -405,7 +409,7 @@ cb_http_perform (CURL *curl, const struct cb_http_request *req,
   if (t.failed)
     ret = -1;
   else if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && t.drain_stopped))
-    ret = transport_error (api, curl, rc, errbuf, req->url, resp, err);
+    ret = transport_error (api, curl, rc, errbuf, req, resp, err);
   else
     api->easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &resp->status);
 

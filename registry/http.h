@@ -47,6 +47,9 @@ struct cb_http_request
   /* Limit on the whole exchange in seconds; 0 means the default of
    * cb_http_total_timeout. */
   long timeout_s;
+
+  /* Names the other side in error messages; NULL means "registry". */
+  const char *peer;
 };
 
 #define CB_HTTP_REQUEST_INIT { .method = "GET", .body_fd = -1 }

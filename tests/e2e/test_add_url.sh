@@ -11,6 +11,7 @@ mkdir -p "$web/dl"
 echo "remote tool v1" >"$web/dl/tool.sh"
 touch -d '2020-01-02 03:04:05 UTC' "$web/dl/tool.sh"
 echo "spaced" >"$web/dl/my file.txt"
+echo "starred" >"$web/dl/star*name.txt"
 echo "packed" >"$TEST_TMP/packed.txt"
 tar czf "$web/dl/bundle.tar.gz" -C "$TEST_TMP" packed.txt
 
@@ -34,6 +35,8 @@ ADD --chmod=755 $base/tool.sh?version=1 /usr/local/bin/tool
 ADD --checksum=sha256:$bundle_sum $base/bundle.tar.gz /archives/
 ADD $base/my%20file.txt /encoded/
 ADD --unpack=true $base/bundle.tar.gz /unpacked/
+ADD $base/star*name.txt /wild/
+ADD http://127.0.0.1:$port?x=/y /noname/
 DOCKERFILE
 
 ref="$REGISTRY/e2e/add-url:1"
@@ -51,7 +54,7 @@ unpack() {
 }
 
 build first
-assert_eq "5" "$RAN" "first build: steps run"
+assert_eq "7" "$RAN" "first build: steps run"
 unpack
 rootfs="$TEST_TMP/bundle/rootfs"
 assert_eq "remote tool v1" "$(cat "$rootfs/opt/tool.sh")" "file named after the URL in a directory"
@@ -65,13 +68,15 @@ assert_missing "$rootfs/archives/packed.txt" "archive from a URL extracted"
 assert_eq "spaced" "$(cat "$rootfs/encoded/my file.txt")" "file name percent-decoded from the URL"
 assert_eq "packed" "$(cat "$rootfs/unpacked/packed.txt")" "ADD --unpack=true extracts a remote archive"
 assert_missing "$rootfs/unpacked/bundle.tar.gz" "ADD --unpack=true leaves no archive behind"
+assert_eq "starred" "$(cat "$rootfs/wild/star*name.txt")" "URL file name with a wildcard character"
+assert_exists "$rootfs/noname/__unnamed__" "URL without a path, only a query"
 
 build unchanged
 assert_eq "0" "$RAN" "unchanged remote files: steps run"
 
 echo "remote tool v2" >"$web/dl/tool.sh"
 build changed
-assert_eq "5" "$RAN" "changed remote file: steps run"
+assert_eq "7" "$RAN" "changed remote file: steps run"
 unpack
 assert_eq "remote tool v2" "$(cat "$TEST_TMP/bundle/rootfs/opt/tool.sh")" "new content after a change"
 

@@ -12,13 +12,14 @@ echo b >"$ctx/app/b.md"
 echo c >"$ctx/app/sub/c.txt"
 echo d >"$ctx/app/sub/d.go"
 echo m >"$ctx/app/node_modules/pkg/index.js"
+echo n >"$ctx/app/#notes"
 cat >"$ctx/Dockerfile" <<'DOCKERFILE'
 FROM busybox AS tools
 RUN mkdir -p /out/keep /out/drop && echo k >/out/keep/k && echo d >/out/drop/d
 
 FROM busybox
 ARG SKIP=*.md
-COPY --exclude=*.txt app /top/
+COPY --exclude=*.txt --exclude=#notes app /top/
 COPY --exclude=**/*.txt --exclude=node_modules app /deep/
 COPY --exclude=*.txt app/a.txt /named/
 COPY --exclude=$SKIP app /arg/
@@ -43,6 +44,8 @@ rootfs="$TEST_TMP/bundle/rootfs"
 assert_missing "$rootfs/top/a.txt" "top-level file matching --exclude=*.txt"
 assert_exists "$rootfs/top/b.md" "file not matching --exclude"
 assert_exists "$rootfs/top/sub/c.txt" "nested file that *.txt does not match"
+assert_missing "$rootfs/top/#notes" "pattern starting with '#' (not a comment)"
+assert_exists "$rootfs/deep/#notes" "file that no pattern of that step matches"
 
 assert_missing "$rootfs/deep/a.txt" "top-level file matching **/*.txt"
 assert_missing "$rootfs/deep/sub/c.txt" "nested file matching **/*.txt"
@@ -65,7 +68,7 @@ ran=$(sed -n 's/^built in .*: \([0-9]*\) steps\{0,1\} run.*/\1/p' "$TEST_TMP/sec
 assert_eq "4" "$ran" "steps run after changing a file that two COPYs exclude"
 # The next line of the same stage after the step's header says CACHED.
 # Lines of the tools stage may come in between.
-after_top=$(awk '/\] COPY --exclude=\*\.txt app \/top\/$/ { seen = 1; next }
+after_top=$(awk '/\] COPY --exclude=\*\.txt --exclude=#notes app \/top\/$/ { seen = 1; next }
   seen && /^\[stage-1[] ]/ { print; exit }' "$TEST_TMP/second.err")
 assert_eq "[stage-1] CACHED" "$after_top" "COPY that excludes the changed file"
 log "ok"

@@ -28,6 +28,7 @@ RUN --mount=type=bind,source=data,target=/src \
     cat /src/notcopied.txt >/from-bind && if test -e /src/ignored.txt; then echo leaked >/from-bind; fi
 RUN --mount=type=bind,target=/rw,rw echo scribble >/rw/data/scribble && cat /rw/data/scribble >/rw-read
 RUN --mount=type=bind,from=tools,source=/tool.txt,target=/opt/tool.txt cat /opt/tool.txt >/from-stage
+RUN --mount=from=debian:bookworm-slim,source=/etc/debian_version,target=/dv cat /dv >/from-image
 RUN --mount=type=tmpfs,target=/scratch,size=1m echo t >/scratch/t && df /scratch | grep -q tmpfs && echo yes >/tmpfs-seen
 RUN --mount=type=secret,id=api_token \
     wc -c </run/secrets/api_token >/secret-len && stat -c '%a %u' /run/secrets/api_token >/secret-mode
@@ -66,6 +67,8 @@ assert_missing "$rootfs/rw" "rw bind mount target /rw"
 assert_eq "scribble" "$(cat "$rootfs/rw-read")" "write seen inside a rw bind mount"
 assert_missing "$ctx/data/scribble" "write to a rw bind mount in the build context"
 assert_eq "from the tools stage" "$(cat "$rootfs/from-stage")" "bind mount from a stage"
+assert_contains "$(cat "$rootfs/from-image")" "12." "bind mount from an image (Debian 12's debian_version)"
+assert_missing "$rootfs/dv" "bind mount target of an image mount"
 assert_missing "$rootfs/opt/tool.txt" "bind mount target /opt/tool.txt"
 assert_missing "$rootfs/opt" "parent the runtime created for a mount target"
 

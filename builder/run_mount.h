@@ -52,9 +52,9 @@ struct cb_run_mounts
  * per sharing=), a copy of the build context source filtered by
  * .dockerignore or a stage's root file system for bind (an overlay on top
  * when read-write, so that writes are discarded), a tmpfs, a secret file
- * on a private tmpfs, or the agent socket that --ssh forwarded. Relative
- * targets are below the stage's WORKDIR. from= an image fails as not
- * supported yet; a required secret or agent that no --secret or --ssh
+ * on a private tmpfs, or the agent socket that --ssh forwarded. from=
+ * names an earlier stage or an image. Relative targets are below the
+ * stage's WORKDIR. A required secret or agent that no --secret or --ssh
  * defines fails naming its id. On failure everything set up so far is
  * released. */
 int cb_run_mounts_prepare (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins,

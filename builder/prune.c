@@ -37,7 +37,7 @@ entry_needs (const struct cb_usage_scan *scan, size_t first_kept, const char *di
   return false;
 }
 
-/* Calls fn for each name in dir (blobs or snapshots). */
+/* Calls fn for each name in dir (blobs, snapshots or temporary files). */
 static void
 for_each_name (const char *dir_path, void (*fn) (void *ctx, const char *dir, const char *name), void *ctx)
 {
@@ -191,6 +191,19 @@ lock_state (const char *root, int *fd, cbuild_error *err)
   return 0;
 }
 
+static void
+prune_temporary (void *user, const char *dir, const char *name)
+{
+  struct prune_ctx *ctx = user;
+  cleanup_free char *path = cb_path_join (dir, name);
+  cbuild_error ignored = { 0 };
+
+  if (path == NULL)
+    return;
+  ctx->freed += cb_tree_size (path);
+  cb_remove_tree (path, &ignored);
+}
+
 int
 cbuild_prune (const char *root, long long keep_storage, long long older_than_seconds, long long *freed,
               cbuild_error *err)
@@ -220,6 +233,9 @@ cbuild_prune (const char *root, long long keep_storage, long long older_than_sec
         }
       for_each_name (store->blobs_dir, prune_blob, &ctx);
       for_each_name (store->snapshots_dir, prune_snapshot, &ctx);
+      /* With the exclusive lock held no build runs, so what is left in
+       * tmp/ (a blob or work directory of a killed build) is garbage. */
+      for_each_name (store->tmp_dir, prune_temporary, &ctx);
       if (keep_storage == 0 && older_than_seconds == 0)
         {
           cleanup_free char *mounts = cb_path_join (store->root, "cache-mounts");

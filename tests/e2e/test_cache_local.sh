@@ -150,7 +150,12 @@ case_prune_and_du() {
   [[ "$(awk '/^cache entries/ { print $NF }' "$TEST_TMP/du-before")" -gt 0 ]] ||
     fail "no cache entries before prune: $(cat "$TEST_TMP/du-before")"
 
+  # What a killed build leaves in tmp/: a partial blob and a work directory.
+  head -c 100000 /dev/zero >"$TEST_ROOT/tmp/blob-killed"
+  mkdir -p "$TEST_ROOT/tmp/build-killed/step-1"
   "$CBUILD" prune --root "$TEST_ROOT" >"$TEST_TMP/prune" || fail "cbuild prune failed"
+  assert_missing "$TEST_ROOT/tmp/blob-killed" "partial blob of a killed build after prune"
+  assert_missing "$TEST_ROOT/tmp/build-killed" "work directory of a killed build after prune"
   "$CBUILD" du --root "$TEST_ROOT" >"$TEST_TMP/du-after" || fail "cbuild du failed"
   assert_eq "0" "$(awk '/^cache entries/ { print $NF }' "$TEST_TMP/du-after")" "cache entries after prune"
   assert_eq "0.0" "$(awk '/^build cache/ { print $(NF-1) }' "$TEST_TMP/du-after")" "build cache MB after prune"

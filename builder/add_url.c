@@ -1,6 +1,7 @@
 #include "builder/add_url.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +95,32 @@ url_file_name (const char *url)
   return out;
 }
 
+/* Parses an HTTP date in the three forms RFC 9110 section 5.6.7 lets a
+ * recipient accept, as Go's http.ParseTime does. A value in another form,
+ * or with anything after the date, is not applied, and the file keeps its
+ * download time. */
+static bool
+parse_http_date (const char *value, struct tm *tm)
+{
+  static const char *const formats[] = {
+    "%a, %d %b %Y %H:%M:%S GMT", /* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
+    "%A, %d-%b-%y %H:%M:%S GMT", /* RFC 850: Sunday, 06-Nov-94 08:49:37 GMT */
+    "%a %b %e %H:%M:%S %Y",      /* asctime: Sun Nov  6 08:49:37 1994 */
+    NULL,
+  };
+
+  for (size_t i = 0; value[0] && formats[i]; i++)
+    {
+      const char *rest;
+
+      memset (tm, 0, sizeof *tm);
+      rest = strptime (value, formats[i], tm);
+      if (rest && *rest == '\0')
+        return true;
+    }
+  return false;
+}
+
 /* Copies the downloaded blob to dir/name, mode 0600 as docker build gives
  * remote files, with the server's Last-Modified time when it sent one. */
 static int
@@ -121,9 +148,7 @@ place_file (const char *blob_path, const char *dir, const char *name, const char
       if (got == 0)
         break;
     }
-  /* Only RFC 9110 dates ("Sun, 06 Nov 1994 08:49:37 GMT") are applied, so
-   * the file keeps its download time when the header has another form. */
-  if (last_modified[0] && strptime (last_modified, "%a, %d %b %Y %H:%M:%S GMT", &tm))
+  if (parse_http_date (last_modified, &tm))
     {
       struct timespec times[2];
       times[0].tv_sec = times[1].tv_sec = timegm (&tm);

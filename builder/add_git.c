@@ -14,6 +14,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fs.h"
+#include "parser/remote_source.h"
 
 extern char **environ;
 
@@ -133,35 +134,6 @@ is_commit_id (const char *s)
   return s && n == 40 && s[n] == '\0';
 }
 
-static int
-parse_source (const char *source, struct cb_add_git *out, cbuild_error *err)
-{
-  const char *hash = strchr (source, '#');
-  const char *colon;
-
-  out->url = hash ? strndup (source, (size_t) (hash - source)) : strdup (source);
-  if (out->url == NULL)
-    return cb_error_nomem (err);
-  if (out->url[0] == '-')
-    return cb_error_set (err, CBUILD_ERR_INVALID, "invalid git source '%s'", source);
-  if (hash == NULL || hash[1] == '\0')
-    return 0;
-  colon = strchr (hash + 1, ':');
-  out->ref = colon ? strndup (hash + 1, (size_t) (colon - hash - 1)) : strdup (hash + 1);
-  if (colon && colon[1])
-    out->subdir = strdup (colon + 1);
-  if (out->ref == NULL || (colon && colon[1] && out->subdir == NULL))
-    return cb_error_nomem (err);
-  if (out->ref[0] == '\0' || out->ref[0] == '-')
-    {
-      free (out->ref);
-      out->ref = NULL;
-      if (hash[1] == '-')
-        return cb_error_set (err, CBUILD_ERR_INVALID, "invalid git ref in '%s'", source);
-    }
-  return 0;
-}
-
 /* Picks the commit of ref from `git ls-remote` output: a peeled tag
  * ("refs/tags/v1^{}") names the commit an annotated tag points to, so it
  * wins over the tag object itself. */
@@ -198,7 +170,7 @@ cb_add_git_resolve (const char *source, struct cb_add_git *out, cbuild_error *er
   int status;
 
   memset (out, 0, sizeof *out);
-  if (parse_source (source, out, err) < 0)
+  if (cb_remote_git_parse (source, &out->url, &out->ref, &out->subdir, err) < 0)
     return -1;
   if (is_commit_id (out->ref))
     {

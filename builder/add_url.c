@@ -1,8 +1,8 @@
 #include "builder/add_url.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,85 +15,8 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "layers/store.h"
+#include "parser/remote_source.h"
 #include "registry/client.h"
-
-#define UNNAMED "__unnamed__"
-
-bool
-cb_add_is_url (const char *source)
-{
-  return strncmp (source, "http://", 7) == 0 || strncmp (source, "https://", 8) == 0;
-}
-
-bool
-cb_add_is_git (const char *source)
-{
-  size_t len;
-
-  if (strncmp (source, "git@", 4) == 0 || strncmp (source, "git://", 6) == 0 || strncmp (source, "ssh://", 6) == 0)
-    return true;
-  if (!cb_add_is_url (source))
-    return false;
-  len = strcspn (source, "?#");
-  return len >= 4 && strncmp (source + len - 4, ".git", 4) == 0;
-}
-
-static int
-hex_value (char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-/* Returns (malloc'd) the last segment of the URL's path after percent
- * decoding, as BuildKit takes it with Go's path.Base, or UNNAMED when
- * there is none. "." and ".." are UNNAMED too, so that a name can never
- * point out of the download directory. */
-static char *
-url_file_name (const char *url)
-{
-  const char *start = strstr (url, "://");
-  size_t len;
-  char *path, *out = NULL, *base;
-  size_t n = 0;
-
-  /* The path starts after the authority, which ends at '/', '?' or '#'.
-   * Without a '/' there, the path is empty. */
-  start = start ? start + 3 + strcspn (start + 3, "/?#") : NULL;
-  if (start == NULL || *start != '/')
-    return strdup (UNNAMED);
-  len = strcspn (start, "?#");
-  path = malloc (len + 1);
-  if (path == NULL)
-    return NULL;
-  for (size_t i = 0; i < len; i++)
-    {
-      int hi = i + 2 < len ? hex_value (start[i + 1]) : -1, lo = i + 2 < len ? hex_value (start[i + 2]) : -1;
-      if (start[i] == '%' && hi >= 0 && lo >= 0 && (hi || lo))
-        {
-          path[n++] = (char) (hi * 16 + lo);
-          i += 2;
-        }
-      else
-        path[n++] = start[i];
-    }
-  path[n] = '\0';
-  while (n > 0 && path[n - 1] == '/')
-    path[--n] = '\0';
-  base = strrchr (path, '/');
-  base = base ? base + 1 : path;
-  if (base[0] == '\0' || strcmp (base, ".") == 0 || strcmp (base, "..") == 0)
-    out = strdup (UNNAMED);
-  else
-    out = strdup (base);
-  free (path);
-  return out;
-}
 
 /* Parses an HTTP date in the three forms RFC 9110 section 5.6.7 lets a
  * recipient accept, as Go's http.ParseTime does. A value in another form,
@@ -172,7 +95,7 @@ check_checksum (const char *url, const char *checksum, const char *digest, cbuil
 static int
 fetch_one (struct cb_build *b, const char *url, const char *checksum, struct cb_add_urls *out, cbuild_error *err)
 {
-  cleanup_free char *name = url_file_name (url);
+  cleanup_free char *name = cb_remote_file_name (url);
   cleanup_free char *blob_path = NULL;
   struct cb_blob_writer *blob = NULL;
   char digest[CB_DIGEST_SIZE], last_modified[64];

@@ -18,13 +18,6 @@ struct cb_add_urls
   struct cb_strv fields; /* URL, name, digest and Last-Modified of each, for the cache key */
 };
 
-/* True for the sources that ADD downloads: http:// and https:// URLs. */
-bool cb_add_is_url (const char *source);
-
-/* True for a source that BuildKit clones as a git repository: git@,
- * git:// and ssh:// addresses, and URLs whose path ends in ".git". */
-bool cb_add_is_git (const char *source);
-
 /* Downloads each of urls into out->dir under the name ADD gives it: the
  * last segment of the URL's path, or "__unnamed__" when the path has
  * none. Each file gets the Last-Modified time of its response as mtime.

@@ -18,6 +18,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "parser/remote_source.h"
 #include "parser/expand.h"
 
 /* Resolves --chown's "user[:group]" in the step's root file system. A
@@ -184,11 +185,11 @@ fetch_remote_sources (struct cb_build *b, struct cb_stage *st, const struct cb_i
     {
       const char *source = words->items[i];
 
-      if (is_add && cb_add_is_git (source))
+      if (is_add && cb_remote_is_git (source))
         return resolve_git_source (ins, source, n_sources, git, &urls->fields, err);
-      if (cb_add_is_url (source) && !is_add)
+      if (cb_remote_is_url (source) && !is_add)
         return cb_error_set (err, CBUILD_ERR_INVALID, "COPY does not take URLs, use ADD: '%s'", source);
-      if (cb_add_is_url (source))
+      if (cb_remote_is_url (source))
         remote[n_remote++] = source;
       else
         local[n_local++] = source;

@@ -194,4 +194,7 @@ int cb_df_read_logical (struct cb_df_reader *r, struct cb_buf *out, int *start_l
 int cb_df_read_heredoc (struct cb_df_reader *r, struct cb_heredoc *doc, const struct cb_df_site *opener,
                         cbuild_error *err);
 
+/* The value of one hexadecimal digit, or -1 for another character. */
+int cb_hex_digit_value (char c);
+
 #endif

@@ -27,8 +27,8 @@ skip_ws (struct json_reader *r)
     r->pos++;
 }
 
-static int
-hex_value (char c)
+int
+cb_hex_digit_value (char c)
 {
   if (c >= '0' && c <= '9')
     return c - '0';
@@ -48,7 +48,7 @@ read_u4 (const struct json_reader *r, size_t at)
     return -1;
   for (size_t i = 0; i < 4; i++)
     {
-      int h = hex_value (r->s[at + i]);
+      int h = cb_hex_digit_value (r->s[at + i]);
       if (h < 0)
         return -1;
       v = v * 16 + h;

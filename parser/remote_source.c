@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "parser/internal.h"
 
 #define UNNAMED "__unnamed__"
 
@@ -29,18 +30,6 @@ cb_remote_is_git (const char *source)
   return len >= 4 && strncmp (source + len - 4, ".git", 4) == 0;
 }
 
-static int
-hex_value (char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 char *
 cb_remote_file_name (const char *url)
 {
@@ -60,7 +49,7 @@ cb_remote_file_name (const char *url)
     return NULL;
   for (size_t i = 0; i < len; i++)
     {
-      int hi = i + 2 < len ? hex_value (start[i + 1]) : -1, lo = i + 2 < len ? hex_value (start[i + 2]) : -1;
+      int hi = i + 2 < len ? cb_hex_digit_value (start[i + 1]) : -1, lo = i + 2 < len ? cb_hex_digit_value (start[i + 2]) : -1;
       if (start[i] == '%' && hi >= 0 && lo >= 0 && (hi || lo))
         {
           path[n++] = (char) (hi * 16 + lo);

@@ -322,7 +322,8 @@ setup (struct cb_build *b, const cbuild_build_options *opts, cbuild_error *err)
   b->work_lock_fd = -1;
   b->state_lock_fd = -1;
   cb_platform_host (&b->platform);
-  if (check_source_date_epoch (b, err) < 0 || cb_build_platform_args (b, err) < 0 || open_context (b, err) < 0)
+  if (check_source_date_epoch (b, err) < 0 || cb_build_set_target_platform (b, err) < 0
+      || cb_build_platform_args (b, err) < 0 || open_context (b, err) < 0)
     return -1;
   dockerfile = opts->dockerfile ? strdup (opts->dockerfile) : cb_path_join (b->context_dir, "Dockerfile");
   if (dockerfile == NULL)
@@ -510,6 +511,7 @@ release (struct cb_build *b)
   free (b->work_dir);
   free (b->context_dir);
   free (b->dockerfile_name);
+  free (b->platform_text);
   cb_strv_release (&b->global_args);
   cb_strv_release (&b->platform_args);
   cb_dockerfile_free (b->df);
@@ -517,6 +519,23 @@ release (struct cb_build *b)
   cb_registry_free (b->registry);
   cb_remote_cache_free (b->remote_cache);
   cb_store_free (b->store);
+}
+
+/* Sets the --label options on the final image, over its LABELs. */
+static int
+apply_labels (struct cb_build *b, struct cb_image *image, cbuild_error *err)
+{
+  for (size_t i = 0; i < b->opts->labels.len; i++)
+    {
+      const char *label = b->opts->labels.items[i];
+      cleanup_free char *key = strndup (label, strcspn (label, "="));
+
+      if (key == NULL)
+        return cb_error_nomem (err);
+      if (cb_image_set_member (image, "Labels", key, label + strlen (key) + 1, err) < 0)
+        return -1;
+    }
+  return 0;
 }
 
 int
@@ -559,6 +578,8 @@ cbuild_build (const cbuild_build_options *opts, cbuild_build_result **result, cb
     goto out;
   warn_unused_args (&b);
 
+  if (apply_labels (&b, &target->image, err) < 0)
+    goto out;
   if (cb_image_commit (&target->image, b.store, res->digest, &manifest_size, res->config_digest, err) < 0)
     goto out;
   if (cb_export_image (&b, res->digest, manifest_size, err) < 0)

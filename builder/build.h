@@ -94,7 +94,8 @@ struct cb_build
   const struct cb_logger *log; /* per worker: adds the stage label */
   struct cb_store *store;
   struct cb_registry *registry; /* use under shared->registry_lock */
-  struct cb_platform platform;  /* the target platform: the host's */
+  struct cb_platform platform;  /* the target platform: --platform, else the host's */
+  char *platform_text;          /* owns the strings platform points to */
   struct cb_strv platform_args; /* BUILDPLATFORM, TARGETARCH, ...: "NAME=value" */
   struct cb_dockerfile *df;
   char *dockerfile_name; /* for messages: "Dockerfile" */
@@ -189,6 +190,8 @@ int cb_build_stage (struct cb_build *b, struct cb_stage *st, cbuild_error *err);
 int cb_build_begin_step (struct cb_build *b, const struct cb_instruction *ins, cbuild_error *err);
 
 /* Platforms (platform_args.c). */
+/* Sets b->platform from the --platform option, when given. */
+int cb_build_set_target_platform (struct cb_build *b, cbuild_error *err);
 /* Fills b->platform_args from b->platform and the host's platform. */
 int cb_build_platform_args (struct cb_build *b, cbuild_error *err);
 /* Sets st->platform from FROM's --platform flag (expanded with the global

@@ -37,6 +37,8 @@ cbuild_build_options_free (cbuild_build_options *opts)
   free (opts->dockerfile);
   free (opts->dockerfile_text);
   cb_strv_release (&opts->ssh_agents);
+  free (opts->platform);
+  cb_strv_release (&opts->labels);
   cb_strv_release (&opts->tags);
   cb_strv_release (&opts->no_cache_filter);
   cb_strv_release (&opts->build_args);
@@ -92,6 +94,35 @@ cbuild_build_options_set_dockerfile_text (cbuild_build_options *opts, const char
   free (opts->dockerfile_text);
   opts->dockerfile_text = copy;
   opts->dockerfile_len = len;
+  return 0;
+}
+
+int
+cbuild_build_options_set_platform (cbuild_build_options *opts, const char *platform, cbuild_error *err)
+{
+  return replace_string (&opts->platform, platform, err);
+}
+
+int
+cbuild_build_options_add_label (cbuild_build_options *opts, const char *label, cbuild_error *err)
+{
+  const char *eq = strchr (label, '=');
+
+  if (eq == NULL || eq == label)
+    return cb_error_set (err, CBUILD_ERR_INVALID, "invalid label '%s': expected KEY=VALUE", label);
+  return cb_strv_push (&opts->labels, label, err);
+}
+
+int
+cbuild_build_options_set_network (cbuild_build_options *opts, const char *mode, cbuild_error *err)
+{
+  /* "default" is the host network here, as in BuildKit's docker build. */
+  if (strcmp (mode, "host") == 0 || strcmp (mode, "default") == 0)
+    opts->no_network = false;
+  else if (strcmp (mode, "none") == 0)
+    opts->no_network = true;
+  else
+    return cb_error_set (err, CBUILD_ERR_INVALID, "invalid network mode '%s': expected default, host or none", mode);
   return 0;
 }
 

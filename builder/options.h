@@ -69,6 +69,9 @@ struct cbuild_build_options
   struct cb_secret_source *secrets;
   size_t n_secrets;
   struct cb_strv ssh_agents; /* "ID=SOCKET" for RUN --mount=type=ssh, SOCKET a real path */
+  char *platform;            /* --platform, NULL for the host's */
+  struct cb_strv labels;     /* --label "KEY=VALUE", set on the final image */
+  bool no_network;           /* --network=none: RUN steps get no network */
   struct cb_cache_spec *cache_to;
   size_t n_cache_to;
   struct cb_cache_spec *cache_from;

@@ -137,6 +137,26 @@ parse_platform (char *text, const struct cb_platform *target, struct cb_platform
 }
 
 int
+cb_build_set_target_platform (struct cb_build *b, cbuild_error *err)
+{
+  const char *spec = b->opts->platform;
+
+  if (spec == NULL)
+    return 0;
+  if (strchr (spec, ','))
+    return cb_error_set (err, CBUILD_ERR_INVALID,
+                         "invalid --platform '%s': building several platforms at once is not supported yet; "
+                         "build once per platform",
+                         spec);
+  b->platform_text = strdup (spec);
+  if (b->platform_text == NULL)
+    return cb_error_nomem (err);
+  if (parse_platform (b->platform_text, &b->platform, &b->platform, err) < 0)
+    return cb_error_prefix (err, "invalid --platform '%s'", spec);
+  return 0;
+}
+
+int
 cb_stage_set_platform (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *from,
                        cbuild_error *err)
 {

@@ -48,6 +48,9 @@ struct cb_run_request
   /* Mounted in this order: a mount inside another one must come after it. */
   const struct cb_container_mount *mounts;
   size_t n_mounts;
+  /* A network namespace of its own, with loopback only (RUN --network=none);
+   * otherwise the host's network. */
+  bool no_network;
   /* Receives each line of the command's stdout and stderr, without '\n'. */
   void (*output) (void *user_data, const char *line);
   void *output_user_data;

@@ -31,8 +31,8 @@ static const char *const readonly_paths[] = {
   "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
 };
 
-/* No network namespace: RUN uses the host's network, as BuildKit's
- * default network mode for docker build does. */
+/* No network namespace unless --network=none: RUN uses the host's
+ * network, as BuildKit's default network mode for docker build does. */
 static const char *const namespaces[] = { "pid", "ipc", "uts", "mount", NULL };
 
 struct fixed_mount
@@ -180,12 +180,16 @@ mounts_array (const struct cb_run_request *req, const struct cb_spec_mounts *ext
 }
 
 static json_t *
-linux_object (void)
+linux_object (bool no_network)
 {
   json_t *ns = json_array ();
 
   for (size_t i = 0; ns && namespaces[i]; i++)
     json_array_append_new (ns, json_pack ("{s:s}", "type", namespaces[i]));
+  /* A new network namespace has only a loopback device, which the runtime
+   * brings up. */
+  if (ns && no_network)
+    json_array_append_new (ns, json_pack ("{s:s}", "type", "network"));
   /* Deny every device, so that CAP_MKNOD cannot open a host disk; runc and
    * crun add their own rules for /dev/null, /dev/zero, ptys and the like. */
   return json_pack ("{s:o, s:o, s:o, s:{s:[{s:b, s:s}]}}", "namespaces", ns, "maskedPaths",
@@ -201,7 +205,7 @@ cb_runtime_spec_write (const struct cb_run_request *req, const char *rootfs, con
    * default; RUN gets the capability set above and no more. */
   json_t *spec = json_pack ("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.0.2", "process",
                             process_object (req), "root", "path", rootfs, "readonly", false, "hostname",
-                            CB_RUN_HOSTNAME, "mounts", mounts_array (req, mounts), "linux", linux_object ());
+                            CB_RUN_HOSTNAME, "mounts", mounts_array (req, mounts), "linux", linux_object (req->no_network));
   char *text;
   int ret;
 

@@ -67,6 +67,9 @@ cb_step_key_run (struct cb_build *b, struct cb_stage *st, const struct cb_instru
   cb_cache_key_add (&k, config_string (st, "WorkingDir"));
   add_platform (&k, &st->platform);
   add_flags (&k, ins);
+  /* The --network build option changes what a RUN without the flag can
+   * reach, as the flag does. */
+  cb_cache_key_add (&k, b->opts->no_network ? "network=none" : "");
   /* A shebang heredoc runs from a file, so its body is not in argv. */
   for (size_t i = 0; i < ins->n_heredocs; i++)
     cb_cache_key_add (&k, ins->heredocs[i].content);

@@ -284,7 +284,8 @@ wipe_env (struct cb_strv *env)
 
 static int
 run_in_rootfs (struct cb_build *b, struct cb_stage *st, struct fs_step *fs, const struct cb_strv *argv,
-               const struct cb_strv *env, const struct cb_run_mounts *mounts, int *exit_code, cbuild_error *err)
+               const struct cb_strv *env, const struct cb_run_mounts *mounts, bool no_network, int *exit_code,
+               cbuild_error *err)
 {
   cleanup_free gid_t *groups = NULL;
   /* With secrets, the bundle goes to their tmpfs, because its config.json
@@ -320,6 +321,7 @@ run_in_rootfs (struct cb_build *b, struct cb_stage *st, struct fs_step *fs, cons
   req.n_additional_gids = n_groups;
   req.mounts = mounts->mounts;
   req.n_mounts = mounts->n_mounts;
+  req.no_network = no_network;
   req.output = forward_output;
   req.output_user_data = &ctx;
   ret = cb_runtime_run (&req, exit_code, err);
@@ -339,6 +341,26 @@ run_failed (struct cb_build *b, const struct cb_strv *argv, int exit_code, cbuil
                        b->step, b->total_steps, cb_buf_str (&shown), exit_code);
 }
 
+/* RUN --network: "default" and "host" are the host's network here, as in
+ * BuildKit's docker build; "none" leaves only loopback. Without the flag
+ * the --network build option decides. */
+static int
+run_network (struct cb_build *b, const struct cb_instruction *ins, bool *no_network, cbuild_error *err)
+{
+  const char *mode = cb_instruction_flag (ins, "network");
+
+  *no_network = b->opts->no_network;
+  if (mode == NULL)
+    return 0;
+  if (strcmp (mode, "none") == 0)
+    *no_network = true;
+  else if (strcmp (mode, "default") == 0 || strcmp (mode, "host") == 0)
+    *no_network = false;
+  else
+    return cb_error_set (err, CBUILD_ERR_INVALID, "RUN --network=%s: expected default, host or none", mode);
+  return 0;
+}
+
 int
 cb_step_run (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins, cbuild_error *err)
 {
@@ -349,10 +371,12 @@ cb_step_run (struct cb_build *b, struct cb_stage *st, const struct cb_instructio
   struct cb_run_mounts mounts = { 0 };
   struct fs_step fs = { 0 };
   char key[CB_DIGEST_SIZE];
-  bool hit = false;
+  bool hit = false, no_network = false;
   int exit_code = 0;
   int ret;
 
+  if (run_network (b, ins, &no_network, err) < 0)
+    return -1;
   /* The history shows the command and build args only, as BuildKit's: no
    * --mount flag, and so no secret id either. */
   if (cb_heredoc_run_args (st, ins, &argv, &script, err) < 0 || run_env (b, st, &env, err) < 0
@@ -369,7 +393,7 @@ cb_step_run (struct cb_build *b, struct cb_stage *st, const struct cb_instructio
   if (ret == 0)
     ret = cb_fs_step_mount (b, &st->image, &fs, err);
   if (ret == 0)
-    ret = run_in_rootfs (b, st, &fs, &argv, &env, &mounts, &exit_code, err);
+    ret = run_in_rootfs (b, st, &fs, &argv, &env, &mounts, no_network, &exit_code, err);
   if (ret == 0 && exit_code != 0)
     ret = run_failed (b, &argv, exit_code, err);
   cb_run_mounts_release (&mounts);

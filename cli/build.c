@@ -26,6 +26,11 @@ enum
   OPT_ROOT,
   OPT_SECRET,
   OPT_SSH,
+  OPT_PLATFORM,
+  OPT_LABEL,
+  OPT_NETWORK,
+  OPT_IIDFILE,
+  OPT_PROGRESS,
   OPT_JOBS,
   OPT_NO_CACHE,
   OPT_NO_CACHE_FILTER,
@@ -49,6 +54,11 @@ static const struct option build_options[] = {
   { "root", required_argument, NULL, OPT_ROOT },
   { "secret", required_argument, NULL, OPT_SECRET },
   { "ssh", required_argument, NULL, OPT_SSH },
+  { "platform", required_argument, NULL, OPT_PLATFORM },
+  { "label", required_argument, NULL, OPT_LABEL },
+  { "network", required_argument, NULL, OPT_NETWORK },
+  { "iidfile", required_argument, NULL, OPT_IIDFILE },
+  { "progress", required_argument, NULL, OPT_PROGRESS },
   { "jobs", required_argument, NULL, OPT_JOBS },
   { "no-cache", no_argument, NULL, OPT_NO_CACHE },
   { "no-cache-filter", required_argument, NULL, OPT_NO_CACHE_FILTER },
@@ -133,6 +143,51 @@ set_dockerfile_from_stdin (cbuild_build_options *opts, cbuild_error *err)
   return ret;
 }
 
+/* --progress as docker build takes it. cbuild always prints plain lines,
+ * so only "quiet" changes anything. */
+static int
+set_progress (const char *mode, int *quiet, cbuild_error *err)
+{
+  static const char *const modes[] = { "auto", "plain", "tty", "rawjson", "quiet", NULL };
+
+  for (size_t i = 0; modes[i]; i++)
+    if (strcmp (mode, modes[i]) == 0)
+      {
+        if (strcmp (mode, "quiet") == 0)
+          *quiet = 1;
+        return 0;
+      }
+  snprintf (err->message, sizeof err->message, "invalid --progress '%s': expected auto, plain, tty, rawjson or quiet",
+            mode);
+  return -1;
+}
+
+/* Writes the image ID (the config digest, as docker build names images) to
+ * path, through a temporary file so that a reader never sees half of it. */
+static int
+write_iidfile (const char *path, const char *image_id)
+{
+  char *tmp = NULL;
+  FILE *f;
+  int ok;
+
+  if (asprintf (&tmp, "%s.tmp-%ld", path, (long) getpid ()) < 0)
+    return -1;
+  f = fopen (tmp, "w");
+  ok = f && fputs (image_id, f) >= 0;
+  if (f && fclose (f) != 0)
+    ok = 0;
+  if (ok && rename (tmp, path) < 0)
+    ok = 0;
+  if (!ok)
+    {
+      fprintf (stderr, "cbuild: error: cannot write --iidfile '%s': %s\n", path, strerror (errno));
+      unlink (tmp);
+    }
+  free (tmp);
+  return ok ? 0 : -1;
+}
+
 /* Applies one flag to the options; returns 0, or the exit status. */
 static int
 apply_flag (cbuild_build_options *opts, int c, const char *arg, int *quiet, cbuild_error *err)
@@ -162,6 +217,11 @@ apply_flag (cbuild_build_options *opts, int c, const char *arg, int *quiet, cbui
     case OPT_ROOT: ret = cbuild_build_options_set_root (opts, arg, err); break;
     case OPT_SECRET: ret = cbuild_build_options_add_secret (opts, arg, err); break;
     case OPT_SSH: ret = cbuild_build_options_add_ssh (opts, arg, err); break;
+    case OPT_PLATFORM: ret = cbuild_build_options_set_platform (opts, arg, err); break;
+    case OPT_LABEL: ret = cbuild_build_options_add_label (opts, arg, err); break;
+    case OPT_NETWORK: ret = cbuild_build_options_set_network (opts, arg, err); break;
+    case OPT_PROGRESS: ret = set_progress (arg, quiet, err); break;
+    case OPT_IIDFILE: break; /* written after the build */
     case OPT_JOBS: ret = set_jobs (opts, arg, err); break;
     case 'q': *quiet = 1; break;
     case 'h': fputs (cli_help_text (), stdout); return 1;
@@ -231,6 +291,7 @@ cli_build (int argc, char **argv)
   char empty_context[] = "/tmp/cbuild-context.XXXXXX";
   int n_tags = 0, quiet = 0, c, status;
   bool stdin_read = false;
+  const char *iidfile = NULL;
 
   if (opts == NULL || tags == NULL)
     return 1;
@@ -241,6 +302,8 @@ cli_build (int argc, char **argv)
         tags[n_tags++] = optarg;
       if (c == 'f' && strcmp (optarg, "-") == 0)
         stdin_read = true;
+      if (c == OPT_IIDFILE)
+        iidfile = optarg;
       status = apply_flag (opts, c, optarg, &quiet, &err);
       if (status == 1)
         status = 0; /* --help was printed */
@@ -264,6 +327,11 @@ cli_build (int argc, char **argv)
   if (cbuild_build (opts, &res, &err) < 0)
     {
       fprintf (stderr, "cbuild: error: %s\n", err.message);
+      status = 1;
+      goto done;
+    }
+  if (iidfile && write_iidfile (iidfile, cbuild_build_result_config_digest (res)) < 0)
+    {
       status = 1;
       goto done;
     }

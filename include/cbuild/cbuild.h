@@ -85,6 +85,15 @@ CBUILD_API int cbuild_build_options_set_dockerfile_text (cbuild_build_options *o
 CBUILD_API int cbuild_build_options_add_tag (cbuild_build_options *opts, const char *ref, cbuild_error *err);
 /* A build argument, "NAME=value", or "NAME" to take the value from the environment. */
 CBUILD_API int cbuild_build_options_add_build_arg (cbuild_build_options *opts, const char *arg, cbuild_error *err);
+/* The target platform, such as "linux/arm64" (default: the host's). RUN
+ * steps for another architecture need a binfmt_misc emulator. */
+CBUILD_API int cbuild_build_options_set_platform (cbuild_build_options *opts, const char *platform, cbuild_error *err);
+/* A label for the final image, "KEY=VALUE", as docker build --label sets
+ * it (over a LABEL of the same key); repeatable. */
+CBUILD_API int cbuild_build_options_add_label (cbuild_build_options *opts, const char *label, cbuild_error *err);
+/* The network of RUN steps without a --network flag: "default" or "host"
+ * (the host's network, the default) or "none". */
+CBUILD_API int cbuild_build_options_set_network (cbuild_build_options *opts, const char *mode, cbuild_error *err);
 /* The stage to build; default the last one. */
 CBUILD_API int cbuild_build_options_set_target (cbuild_build_options *opts, const char *stage, cbuild_error *err);
 /* A mirror host[:port] that docker.io pulls go to first; repeatable. */

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# docker build flags that CI scripts pass: --label, --iidfile, --network
+# (and RUN --network), --platform and --progress.
+source "$(dirname "$0")/lib/common.sh"
+
+ctx="$TEST_TMP/ctx"
+mkdir -p "$ctx"
+cat >"$ctx/Dockerfile" <<'DOCKERFILE'
+FROM busybox
+ARG TARGETPLATFORM
+LABEL team=old keep=yes
+RUN --network=none grep -c : /proc/net/dev >/interfaces-none
+RUN --network=host grep -c : /proc/net/dev >/interfaces-host
+RUN grep -c : /proc/net/dev >/interfaces-default
+RUN echo "$TARGETPLATFORM" >/platform
+DOCKERFILE
+
+out="$TEST_TMP/image"
+cbuild_build --label team=new --label extra=1 --iidfile "$TEST_TMP/iid" --progress=plain \
+  --platform linux/amd64 --output "type=oci,dest=$out,tar=false" "$ctx" \
+  >"$TEST_TMP/one.out" 2>"$TEST_TMP/one.err" || fail "build failed: $(tail -n 20 "$TEST_TMP/one.err")"
+config=$(skopeo inspect --raw --config "oci:$out") || fail "skopeo inspect --config failed"
+labels=$(printf '%s' "$config" | python3 -c 'import json, sys; l = json.load(sys.stdin)["config"]["Labels"]; print(" ".join(k + "=" + l[k] for k in sorted(l)))')
+assert_eq "extra=1 keep=yes team=new" "$labels" "--label over the Dockerfile's LABEL"
+assert_eq "sha256:$(printf '%s' "$config" | sha256sum | cut -d' ' -f1)" "$(cat "$TEST_TMP/iid")" \
+  "--iidfile holds the config digest"
+
+skopeo copy "oci:$out" "oci:$TEST_TMP/layout:img" >/dev/null || fail "skopeo copy failed"
+umoci unpack --image "$TEST_TMP/layout:img" "$TEST_TMP/bundle" >/dev/null || fail "umoci unpack failed"
+rootfs="$TEST_TMP/bundle/rootfs"
+assert_eq "1" "$(cat "$rootfs/interfaces-none")" "RUN --network=none sees only loopback"
+host_interfaces=$(grep -c : /proc/net/dev)
+assert_eq "$host_interfaces" "$(cat "$rootfs/interfaces-host")" "RUN --network=host sees the host's interfaces"
+assert_eq "$host_interfaces" "$(cat "$rootfs/interfaces-default")" "RUN without --network uses the host's network"
+assert_eq "linux/amd64" "$(cat "$rootfs/platform")" "TARGETPLATFORM with --platform"
+
+printf 'FROM busybox\nRUN grep -c : /proc/net/dev >/n\n' >"$ctx/Dockerfile.none"
+cbuild_build --network=none -f "$ctx/Dockerfile.none" --output "type=oci,dest=$TEST_TMP/none,tar=false" "$ctx" \
+  >/dev/null 2>"$TEST_TMP/none.err" || fail "--network=none build failed: $(tail -n 20 "$TEST_TMP/none.err")"
+skopeo copy "oci:$TEST_TMP/none" "oci:$TEST_TMP/layout:none" >/dev/null || fail "skopeo copy failed"
+umoci unpack --image "$TEST_TMP/layout:none" "$TEST_TMP/bundle-none" >/dev/null || fail "umoci unpack failed"
+assert_eq "1" "$(cat "$TEST_TMP/bundle-none/rootfs/n")" "--network=none for a RUN without the flag"
+
+expect_build_failure several_platforms --platform linux/amd64,linux/arm64 "$ctx"
+assert_contains "$CBUILD_ERROR" "several platforms at once is not supported yet" "--platform with a list"
+expect_build_failure bad_network --network bridge "$ctx"
+assert_contains "$CBUILD_ERROR" "invalid network mode 'bridge'" "--network bridge"
+log "ok"

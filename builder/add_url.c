@@ -13,6 +13,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/digest.h"
 #include "common/fs.h"
 #include "layers/store.h"
 #include "parser/remote_source.h"
@@ -92,36 +93,135 @@ check_checksum (const char *url, const char *checksum, const char *digest, cbuil
                        checksum, digest);
 }
 
+/* The record of an earlier download from a URL, so that the next build
+ * can ask the server whether it changed instead of downloading it again.
+ * It is stored in ROOT/cache/url-downloads/<sha256 of the URL> as three
+ * lines: the blob's digest, the ETag and the Last-Modified. */
+struct url_record
+{
+  char digest[CB_DIGEST_SIZE];
+  struct cb_download_validators validators;
+};
+
+static char *
+record_path (struct cb_build *b, const char *url, cbuild_error *err)
+{
+  cleanup_free char *dir = cb_path_join (b->store->root, "cache/url-downloads");
+  char id[CB_DIGEST_SIZE];
+  char *path;
+
+  if (dir == NULL)
+    {
+      cb_error_nomem (err);
+      return NULL;
+    }
+  if (cb_mkdir_p (dir, 0700, err) < 0 || cb_sha256_bytes (url, strlen (url), id, err) < 0)
+    return NULL;
+  path = cb_path_join (dir, id + strlen ("sha256:"));
+  if (path == NULL)
+    cb_error_nomem (err);
+  return path;
+}
+
+/* Reads the record; false when there is none, it is damaged, or its blob
+ * is gone, because the record only saves a download. */
+static bool
+record_load (struct cb_build *b, const char *path, struct url_record *rec)
+{
+  cleanup_free char *text = NULL;
+  cbuild_error ignored = { 0 };
+  char *line[3], *save = NULL;
+  size_t len = 0;
+
+  memset (rec, 0, sizeof *rec);
+  if (cb_read_file (path, 4096, &text, &len, &ignored) < 0)
+    return false;
+  for (int i = 0; i < 3; i++)
+    {
+      line[i] = strtok_r (i == 0 ? text : NULL, "\n", &save);
+      if (line[i] == NULL)
+        line[i] = (char *) "";
+    }
+  if (strlen (line[0]) != CB_DIGEST_SIZE - 1)
+    return false;
+  snprintf (rec->digest, sizeof rec->digest, "%s", line[0]);
+  snprintf (rec->validators.etag, sizeof rec->validators.etag, "%s", strcmp (line[1], "-") ? line[1] : "");
+  snprintf (rec->validators.last_modified, sizeof rec->validators.last_modified, "%s",
+            strcmp (line[2], "-") ? line[2] : "");
+  return cb_store_has_blob (b->store, rec->digest);
+}
+
+/* Saves the record when the server sent a validator; a failure only
+ * costs the next build a full download. */
+static void
+record_save (const char *path, const char *digest, const struct cb_download_validators *v)
+{
+  cleanup_free char *text = NULL;
+  cbuild_error ignored = { 0 };
+
+  if (v->etag[0] == '\0' && v->last_modified[0] == '\0')
+    return;
+  if (asprintf (&text, "%s\n%s\n%s\n", digest, v->etag[0] ? v->etag : "-",
+                v->last_modified[0] ? v->last_modified : "-")
+      < 0)
+    return;
+  cb_write_file_atomic (path, text, strlen (text), 0600, &ignored);
+}
+
+/* Downloads url into the store, unless the record of an earlier download
+ * is still current (the server responds 304), and sets digest and v. */
+static int
+download (struct cb_build *b, const char *url, char digest[CB_DIGEST_SIZE], struct cb_download_validators *v,
+          cbuild_error *err)
+{
+  cleanup_free char *path = record_path (b, url, err);
+  struct cb_blob_writer *blob = NULL;
+  struct url_record rec;
+  bool known, not_modified = false;
+  int64_t size = 0;
+
+  if (path == NULL)
+    return -1;
+  known = record_load (b, path, &rec);
+  if (cb_blob_writer_new (b->store, &blob, err) < 0)
+    return -1;
+  if (cb_http_download (url, known ? &rec.validators : NULL, blob, v, &not_modified, err) < 0)
+    {
+      cb_blob_writer_abort (blob);
+      return -1;
+    }
+  if (not_modified)
+    {
+      cb_blob_writer_abort (blob);
+      memcpy (digest, rec.digest, CB_DIGEST_SIZE);
+      return 0;
+    }
+  if (cb_blob_writer_commit (blob, NULL, digest, &size, err) < 0)
+    return -1;
+  record_save (path, digest, v);
+  return 0;
+}
+
 static int
 fetch_one (struct cb_build *b, const char *url, const char *checksum, struct cb_add_urls *out, cbuild_error *err)
 {
   cleanup_free char *name = cb_remote_file_name (url);
   cleanup_free char *blob_path = NULL;
-  struct cb_blob_writer *blob = NULL;
-  char digest[CB_DIGEST_SIZE], last_modified[64];
-  int64_t size = 0;
-  int ret;
+  struct cb_download_validators validators;
+  char digest[CB_DIGEST_SIZE];
 
   if (name == NULL)
     return cb_error_nomem (err);
-  if (cb_blob_writer_new (b->store, &blob, err) < 0)
-    return -1;
-  ret = cb_http_download (url, blob, last_modified, err);
-  if (ret < 0)
-    {
-      cb_blob_writer_abort (blob);
-      return -1;
-    }
-  if (cb_blob_writer_commit (blob, NULL, digest, &size, err) < 0 || check_checksum (url, checksum, digest, err) < 0)
+  if (download (b, url, digest, &validators, err) < 0 || check_checksum (url, checksum, digest, err) < 0)
     return -1;
   blob_path = cb_store_blob_path (b->store, digest);
   if (blob_path == NULL)
     return cb_error_nomem (err);
-  if (place_file (blob_path, out->dir, name, last_modified, err) < 0)
+  if (place_file (blob_path, out->dir, name, validators.last_modified, err) < 0)
     return -1;
   if (cb_strv_push (&out->names, name, err) < 0 || cb_strv_push (&out->fields, url, err) < 0
       || cb_strv_push (&out->fields, name, err) < 0 || cb_strv_push (&out->fields, digest, err) < 0
-      || cb_strv_push (&out->fields, last_modified, err) < 0)
+      || cb_strv_push (&out->fields, validators.last_modified, err) < 0)
     return -1;
   return 0;
 }

@@ -94,13 +94,23 @@ int cb_registry_push (struct cb_registry *reg, const struct cb_reference *ref,
 int cb_registry_fetch_manifest (struct cb_registry *reg, const struct cb_reference *ref, const char *accept,
                                 char **body, size_t *len, char digest[CB_DIGEST_SIZE], cbuild_error *err);
 
+/* The validators of a downloaded file, as its server sent them ("" when
+ * it sent none). */
+struct cb_download_validators
+{
+  char etag[256];
+  char last_modified[64];
+};
+
 /* Downloads url (http or https, following redirects) into blob, which
- * the caller commits or aborts, and copies the final response's
- * Last-Modified header to last_modified ("" without one). Fails unless
- * the status is 2xx. This is ADD's download of a remote file: no registry
- * credentials are sent, and it may run while other threads use the
- * registry client. */
-int cb_http_download (const char *url, struct cb_blob_writer *blob, char last_modified[64], cbuild_error *err);
+ * the caller commits or aborts, and copies the final response's ETag and
+ * Last-Modified to got. With previous (from an earlier download), the
+ * request is conditional, and a 304 response sets *not_modified and
+ * writes nothing. Fails unless the status is 2xx or that 304. This is ADD's
+ * download of a remote file: no registry credentials are sent, and it
+ * may run while other threads use the registry client. */
+int cb_http_download (const char *url, const struct cb_download_validators *previous, struct cb_blob_writer *blob,
+                      struct cb_download_validators *got, bool *not_modified, cbuild_error *err);
 
 /* Downloads one blob of ref's repository into store, unless the store has
  * it. It must be size bytes and match digest, or nothing is stored. */

@@ -11,7 +11,8 @@
 #include "registry/http.h"
 
 int
-cb_http_download (const char *url, struct cb_blob_writer *blob, char last_modified[64], cbuild_error *err)
+cb_http_download (const char *url, const struct cb_download_validators *previous, struct cb_blob_writer *blob,
+                  struct cb_download_validators *got, bool *not_modified, cbuild_error *err)
 {
   cleanup_free struct cb_http_response *resp = calloc (1, sizeof *resp);
   const struct cb_curl_api *api = cb_curl_api (err);
@@ -19,7 +20,8 @@ cb_http_download (const char *url, struct cb_blob_writer *blob, char last_modifi
   CURL *curl;
   int ret;
 
-  last_modified[0] = '\0';
+  memset (got, 0, sizeof *got);
+  *not_modified = false;
   if (resp == NULL)
     return cb_error_nomem (err);
   if (api == NULL)
@@ -34,13 +36,24 @@ cb_http_download (const char *url, struct cb_blob_writer *blob, char last_modifi
   req.follow_redirects = true;
   req.blob = blob;
   req.blob_max = INT64_MAX;
+  if (previous && previous->etag[0])
+    req.if_none_match = previous->etag;
+  if (previous && previous->last_modified[0])
+    req.if_modified_since = previous->last_modified;
   ret = cb_http_perform (curl, &req, resp, err);
   api->easy_cleanup (curl);
   if (ret < 0)
     return cb_error_prefix (err, "download '%s'", url);
+  if (resp->status == 304 && (req.if_none_match || req.if_modified_since))
+    {
+      *not_modified = true;
+      *got = *previous;
+      return 0;
+    }
   if (resp->status < 200 || resp->status > 299)
     return cb_error_set (err, CBUILD_ERR_NOT_FOUND, "download '%s': the server returned HTTP status %ld", url,
                          resp->status);
-  snprintf (last_modified, 64, "%s", resp->last_modified);
+  snprintf (got->etag, sizeof got->etag, "%s", resp->etag);
+  snprintf (got->last_modified, sizeof got->last_modified, "%s", resp->last_modified);
   return 0;
 }

@@ -42,6 +42,7 @@ response_clear_headers (struct cb_http_response *resp)
   resp->docker_content_digest[0] = '\0';
   resp->location[0] = '\0';
   resp->last_modified[0] = '\0';
+  resp->etag[0] = '\0';
   resp->www_authenticate[0] = '\0';
   resp->header_truncated = false;
 }
@@ -69,6 +70,8 @@ keep_header (struct cb_http_response *resp, const char *name, size_t name_len,
     copy_value (resp->content_type, sizeof resp->content_type, value, len, cut);
   else if (HEADER_IS ("docker-content-digest"))
     copy_value (resp->docker_content_digest, sizeof resp->docker_content_digest, value, len, cut);
+  else if (HEADER_IS ("etag"))
+    copy_value (resp->etag, sizeof resp->etag, value, len, cut);
   else if (HEADER_IS ("last-modified"))
     copy_value (resp->last_modified, sizeof resp->last_modified, value, len, cut);
   else if (HEADER_IS ("location"))
@@ -297,6 +300,10 @@ build_headers (const struct cb_curl_api *api, const struct cb_http_request *req,
       && add_header (api, list, "Content-Type", req->content_type, err) < 0)
     return -1;
   if (req->authorization && add_header (api, list, "Authorization", req->authorization, err) < 0)
+    return -1;
+  if (req->if_none_match && add_header (api, list, "If-None-Match", req->if_none_match, err) < 0)
+    return -1;
+  if (req->if_modified_since && add_header (api, list, "If-Modified-Since", req->if_modified_since, err) < 0)
     return -1;
   return 0;
 }

@@ -50,6 +50,11 @@ struct cb_http_request
 
   /* Names the other side in error messages; NULL means "registry". */
   const char *peer;
+
+  /* Validators of an earlier response, for a conditional GET; NULL when
+   * there is none. */
+  const char *if_none_match;
+  const char *if_modified_since;
 };
 
 #define CB_HTTP_REQUEST_INIT { .method = "GET", .body_fd = -1 }
@@ -62,6 +67,7 @@ struct cb_http_response
   char content_type[256];
   char docker_content_digest[128];
   char last_modified[64];
+  char etag[256];
   char location[CB_HTTP_HEADER_VALUE_MAX];
   char www_authenticate[CB_HTTP_HEADER_VALUE_MAX];
   char error_body[CB_HTTP_ERROR_BODY_MAX]; /* start of a non-2xx body */

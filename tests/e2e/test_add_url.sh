@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # ADD <url> as docker build does it: the file is named after the URL's
 # path (or the destination), has mode 0600 unless --chmod sets another,
-# takes the server's Last-Modified time, and is never extracted. The cache
-# key covers the downloaded content, and --checksum must match it. The
-# files come from a python3 http.server on 127.0.0.1.
+# takes the server's Last-Modified time, and is extracted only with
+# --unpack. The cache key covers the downloaded content, and --checksum
+# must match it. A file downloaded before is requested again with its
+# validators, so an unchanged one costs a 304 response. The files come
+# from a python3 http.server on 127.0.0.1.
 source "$(dirname "$0")/lib/common.sh"
 
 web="$TEST_TMP/web"
@@ -73,6 +75,9 @@ assert_exists "$rootfs/noname/__unnamed__" "URL without a path, only a query"
 
 build unchanged
 assert_eq "0" "$RAN" "unchanged remote files: steps run"
+# The second build asked with If-Modified-Since and got no body back.
+not_modified=$(grep -c '"GET /dl/tool.sh HTTP/1.1" 304' "$TEST_TMP/http.log" || true)
+[[ "$not_modified" -ge 1 ]] || fail "the unchanged download was fetched again: $(tail -n 20 "$TEST_TMP/http.log")"
 
 echo "remote tool v2" >"$web/dl/tool.sh"
 build changed

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/digest.h"
@@ -83,14 +85,84 @@ place_file (const char *blob_path, const char *dir, const char *name, const char
   return 0;
 }
 
-static int
-check_checksum (const char *url, const char *checksum, const char *digest, cbuild_error *err)
+/* --checksum algorithms as BuildKit takes them, with the length of their
+ * hex digest. */
+static const struct
 {
+  const char *prefix, *evp_name;
+  size_t hex_len;
+} checksum_kinds[] = {
+  { "sha256:", "SHA256", 64 },
+  { "sha384:", "SHA384", 96 },
+  { "sha512:", "SHA512", 128 },
+};
+
+static int
+checksum_kind (const char *checksum)
+{
+  for (size_t i = 0; i < sizeof checksum_kinds / sizeof checksum_kinds[0]; i++)
+    {
+      size_t plen = strlen (checksum_kinds[i].prefix);
+      if (strncmp (checksum, checksum_kinds[i].prefix, plen) == 0 && strlen (checksum + plen) == checksum_kinds[i].hex_len
+          && strspn (checksum + plen, "0123456789abcdefABCDEF") == checksum_kinds[i].hex_len)
+        return (int) i;
+    }
+  return -1;
+}
+
+/* Writes "ALGORITHM:HEX" of the file at path with kind's algorithm. The
+ * store keeps sha256 digests, so the other algorithms read the file again. */
+static int
+file_checksum (const char *path, int kind, char *out, size_t size, cbuild_error *err)
+{
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new ();
+  unsigned char md[EVP_MAX_MD_SIZE], buf[65536];
+  unsigned int md_len = 0;
+  size_t pos;
+  int ok = fd >= 0 && ctx && EVP_DigestInit_ex (ctx, EVP_get_digestbyname (checksum_kinds[kind].evp_name), NULL);
+
+  for (ssize_t got = 1; ok && got > 0;)
+    {
+      got = read (fd, buf, sizeof buf);
+      if (got < 0 && errno == EINTR)
+        got = 1;
+      else if (got < 0)
+        ok = 0;
+      else if (got > 0)
+        ok = EVP_DigestUpdate (ctx, buf, (size_t) got);
+    }
+  ok = ok && EVP_DigestFinal_ex (ctx, md, &md_len);
+  EVP_MD_CTX_free (ctx);
+  if (!ok)
+    return cb_error_sys (err, errno, "compute the %s checksum of the download", checksum_kinds[kind].evp_name);
+  pos = (size_t) snprintf (out, size, "%.6s:", checksum_kinds[kind].prefix);
+  for (unsigned int i = 0; i < md_len && pos + 3 <= size; i++)
+    pos += (size_t) snprintf (out + pos, size - pos, "%02x", md[i]);
+  return 0;
+}
+
+static int
+check_checksum (struct cb_build *b, const char *url, const char *checksum, const char *digest, cbuild_error *err)
+{
+  cleanup_free char *path = NULL;
+  char got[160];
+  int kind;
+
+  if (checksum == NULL)
+    return 0;
+  kind = checksum_kind (checksum);
+  if (kind == 0)
+    snprintf (got, sizeof got, "%s", digest);
+  else if ((path = cb_store_blob_path (b->store, digest)) == NULL)
+    return cb_error_nomem (err);
+  else if (file_checksum (path, kind, got, sizeof got, err) < 0)
+    return -1;
   /* Hex digits compare without regard to case. */
-  if (checksum == NULL || strcasecmp (checksum, digest) == 0)
+  if (strcasecmp (checksum, got) == 0)
     return 0;
   return cb_error_set (err, CBUILD_ERR_DIGEST, "checksum mismatch for '%s': expected %s, downloaded %s", url,
-                       checksum, digest);
+                       checksum, got);
 }
 
 /* The record of an earlier download from a URL, so that the next build
@@ -212,7 +284,7 @@ fetch_one (struct cb_build *b, const char *url, const char *checksum, struct cb_
 
   if (name == NULL)
     return cb_error_nomem (err);
-  if (download (b, url, digest, &validators, err) < 0 || check_checksum (url, checksum, digest, err) < 0)
+  if (download (b, url, digest, &validators, err) < 0 || check_checksum (b, url, checksum, digest, err) < 0)
     return -1;
   blob_path = cb_store_blob_path (b->store, digest);
   if (blob_path == NULL)
@@ -233,9 +305,9 @@ cb_add_urls_fetch (struct cb_build *b, const char *const *urls, size_t n_urls, c
   memset (out, 0, sizeof *out);
   if (checksum && n_urls != 1)
     return cb_error_set (err, CBUILD_ERR_INVALID, "--checksum needs exactly one source, a URL");
-  if (checksum && (strncmp (checksum, "sha256:", 7) != 0 || strlen (checksum) != CB_DIGEST_SIZE - 1))
-    return cb_error_set (err, CBUILD_ERR_INVALID, "invalid --checksum '%s': expected sha256:<64 hex digits>",
-                         checksum);
+  if (checksum && checksum_kind (checksum) < 0)
+    return cb_error_set (err, CBUILD_ERR_INVALID,
+                         "invalid --checksum '%s': expected sha256:, sha384: or sha512: and the hex digest", checksum);
   out->dir = cb_make_temp_dir (b->work_dir, "add-url", err);
   if (out->dir == NULL)
     return -1;

@@ -93,6 +93,17 @@ expect_build_failure bad_checksum -f "$ctx/Dockerfile.badsum" "$ctx"
 assert_contains "$CBUILD_ERROR" "checksum mismatch for '$base/bundle.tar.gz'" "wrong --checksum"
 assert_contains "$CBUILD_ERROR" "Dockerfile.badsum:2" "location of the wrong --checksum"
 
+# sha384 and sha512 checksums, as BuildKit takes them.
+printf 'FROM busybox\nADD --checksum=sha512:%s %s/bundle.tar.gz /a/\n' \
+  "$(sha512sum "$web/dl/bundle.tar.gz" | cut -d' ' -f1)" "$base" >"$ctx/Dockerfile.sha512"
+cbuild_build -f "$ctx/Dockerfile.sha512" "$ctx" >/dev/null 2>"$TEST_TMP/sha512.err" ||
+  fail "--checksum=sha512 failed: $(tail -n 5 "$TEST_TMP/sha512.err")"
+printf 'FROM busybox\nADD --checksum=sha384:%s %s/bundle.tar.gz /a/\n' "$(printf '0%.0s' $(seq 96))" "$base" \
+  >"$ctx/Dockerfile.sha384"
+expect_build_failure bad_sha384 -f "$ctx/Dockerfile.sha384" "$ctx"
+assert_contains "$CBUILD_ERROR" "downloaded sha384:$(sha384sum "$web/dl/bundle.tar.gz" | cut -d' ' -f1)" \
+  "wrong sha384 --checksum"
+
 printf 'FROM busybox\nADD %s/missing.txt /m/\n' "$base" >"$ctx/Dockerfile.missing"
 expect_build_failure missing_url -f "$ctx/Dockerfile.missing" "$ctx"
 assert_contains "$CBUILD_ERROR" "HTTP status 404" "URL that is not found"

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cbuild/cbuild.h>
+#include <jansson.h>
 
 #include "cli/cli.h"
 
@@ -31,6 +32,8 @@ enum
   OPT_NETWORK,
   OPT_IIDFILE,
   OPT_PROGRESS,
+  OPT_METADATA_FILE,
+  OPT_LEGACY_NOOP,
   OPT_JOBS,
   OPT_NO_CACHE,
   OPT_NO_CACHE_FILTER,
@@ -59,6 +62,11 @@ static const struct option build_options[] = {
   { "network", required_argument, NULL, OPT_NETWORK },
   { "iidfile", required_argument, NULL, OPT_IIDFILE },
   { "progress", required_argument, NULL, OPT_PROGRESS },
+  { "metadata-file", required_argument, NULL, OPT_METADATA_FILE },
+  /* The classic builder's intermediate containers; BuildKit accepts and
+   * ignores these flags too. */
+  { "rm", no_argument, NULL, OPT_LEGACY_NOOP },
+  { "force-rm", no_argument, NULL, OPT_LEGACY_NOOP },
   { "jobs", required_argument, NULL, OPT_JOBS },
   { "no-cache", no_argument, NULL, OPT_NO_CACHE },
   { "no-cache-filter", required_argument, NULL, OPT_NO_CACHE_FILTER },
@@ -162,10 +170,10 @@ set_progress (const char *mode, int *quiet, cbuild_error *err)
   return -1;
 }
 
-/* Writes the image ID (the config digest, as docker build names images) to
- * path, through a temporary file so that a reader never sees half of it. */
+/* Writes text to path through a temporary file, so that a reader never
+ * sees half of it. what names the option in the error message. */
 static int
-write_iidfile (const char *path, const char *image_id)
+write_file_atomically (const char *path, const char *text, const char *what)
 {
   char *tmp = NULL;
   FILE *f;
@@ -174,18 +182,49 @@ write_iidfile (const char *path, const char *image_id)
   if (asprintf (&tmp, "%s.tmp-%ld", path, (long) getpid ()) < 0)
     return -1;
   f = fopen (tmp, "w");
-  ok = f && fputs (image_id, f) >= 0;
+  ok = f && fputs (text, f) >= 0;
   if (f && fclose (f) != 0)
     ok = 0;
   if (ok && rename (tmp, path) < 0)
     ok = 0;
   if (!ok)
     {
-      fprintf (stderr, "cbuild: error: cannot write --iidfile '%s': %s\n", path, strerror (errno));
+      fprintf (stderr, "cbuild: error: cannot write %s '%s': %s\n", what, path, strerror (errno));
       unlink (tmp);
     }
   free (tmp);
   return ok ? 0 : -1;
+}
+
+/* Writes what `docker buildx build --metadata-file` writes about the
+ * image: its manifest and config digests and its names. */
+static int
+write_metadata_file (const char *path, const cbuild_build_result *res, char **tags, int n_tags)
+{
+  json_t *doc;
+  char *text;
+  int ret;
+
+  doc = json_pack ("{s:s, s:s}", "containerimage.digest", cbuild_build_result_digest (res),
+                   "containerimage.config.digest", cbuild_build_result_config_digest (res));
+  if (doc && n_tags > 0)
+    {
+      char *joined = NULL;
+      size_t len = 0;
+      FILE *f = open_memstream (&joined, &len);
+      for (int i = 0; f && i < n_tags; i++)
+        fprintf (f, "%s%s", i ? "," : "", tags[i]);
+      if (f)
+        fclose (f);
+      if (joined)
+        json_object_set_new (doc, "image.name", json_string (joined));
+      free (joined);
+    }
+  text = doc ? json_dumps (doc, JSON_INDENT (2) | JSON_SORT_KEYS) : NULL;
+  json_decref (doc);
+  ret = text ? write_file_atomically (path, text, "--metadata-file") : -1;
+  free (text);
+  return ret;
 }
 
 /* Applies one flag to the options; returns 0, or the exit status. */
@@ -221,7 +260,10 @@ apply_flag (cbuild_build_options *opts, int c, const char *arg, int *quiet, cbui
     case OPT_LABEL: ret = cbuild_build_options_add_label (opts, arg, err); break;
     case OPT_NETWORK: ret = cbuild_build_options_set_network (opts, arg, err); break;
     case OPT_PROGRESS: ret = set_progress (arg, quiet, err); break;
-    case OPT_IIDFILE: break; /* written after the build */
+    case OPT_IIDFILE:
+    case OPT_METADATA_FILE:
+    case OPT_LEGACY_NOOP:
+      break; /* the files are written after the build */
     case OPT_JOBS: ret = set_jobs (opts, arg, err); break;
     case 'q': *quiet = 1; break;
     case 'h': fputs (cli_help_text (), stdout); return 1;
@@ -291,7 +333,7 @@ cli_build (int argc, char **argv)
   char empty_context[] = "/tmp/cbuild-context.XXXXXX";
   int n_tags = 0, quiet = 0, c, status;
   bool stdin_read = false;
-  const char *iidfile = NULL;
+  const char *iidfile = NULL, *metadata_file = NULL;
 
   if (opts == NULL || tags == NULL)
     return 1;
@@ -304,6 +346,8 @@ cli_build (int argc, char **argv)
         stdin_read = true;
       if (c == OPT_IIDFILE)
         iidfile = optarg;
+      if (c == OPT_METADATA_FILE)
+        metadata_file = optarg;
       status = apply_flag (opts, c, optarg, &quiet, &err);
       if (status == 1)
         status = 0; /* --help was printed */
@@ -330,7 +374,8 @@ cli_build (int argc, char **argv)
       status = 1;
       goto done;
     }
-  if (iidfile && write_iidfile (iidfile, cbuild_build_result_config_digest (res)) < 0)
+  if ((iidfile && write_file_atomically (iidfile, cbuild_build_result_config_digest (res), "--iidfile") < 0)
+      || (metadata_file && write_metadata_file (metadata_file, res, tags, n_tags) < 0))
     {
       status = 1;
       goto done;

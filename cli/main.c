@@ -61,6 +61,8 @@ static const char main_help[] =
   "      --network MODE           network of RUN steps: default or host (this machine's\n"
   "                               network) or none\n"
   "      --iidfile FILE           write the image ID (its config digest) to FILE\n"
+  "      --metadata-file FILE     write the image's digests and names to FILE as JSON,\n"
+  "                               as docker buildx does\n"
   "      --progress MODE          auto, plain, tty or rawjson print plain lines; quiet\n"
   "                               is -q\n"
   "      --ssh ID[=SOCKET]        forward an SSH agent to RUN --mount=type=ssh: ID=SOCKET\n"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# docker build flags that CI scripts pass: --label, --iidfile, --network
-# (and RUN --network), --platform and --progress.
+# docker build flags that CI scripts pass: --label, --iidfile,
+# --metadata-file, --network (and RUN --network), --platform, --progress,
+# and the classic builder's --rm and --force-rm, which BuildKit ignores.
 source "$(dirname "$0")/lib/common.sh"
 
 ctx="$TEST_TMP/ctx"
@@ -16,14 +17,19 @@ RUN echo "$TARGETPLATFORM" >/platform
 DOCKERFILE
 
 out="$TEST_TMP/image"
-cbuild_build --label team=new --label extra=1 --iidfile "$TEST_TMP/iid" --progress=plain \
-  --platform linux/amd64 --output "type=oci,dest=$out,tar=false" "$ctx" \
+cbuild_build --label team=new --label extra=1 --iidfile "$TEST_TMP/iid" --progress=plain --rm --force-rm \
+  --metadata-file "$TEST_TMP/metadata.json" -t flags:1 --platform linux/amd64 \
+  --output "type=oci,dest=$out,tar=false" "$ctx" \
   >"$TEST_TMP/one.out" 2>"$TEST_TMP/one.err" || fail "build failed: $(tail -n 20 "$TEST_TMP/one.err")"
 config=$(skopeo inspect --raw --config "oci:$out") || fail "skopeo inspect --config failed"
 labels=$(printf '%s' "$config" | python3 -c 'import json, sys; l = json.load(sys.stdin)["config"]["Labels"]; print(" ".join(k + "=" + l[k] for k in sorted(l)))')
 assert_eq "extra=1 keep=yes team=new" "$labels" "--label over the Dockerfile's LABEL"
 assert_eq "sha256:$(printf '%s' "$config" | sha256sum | cut -d' ' -f1)" "$(cat "$TEST_TMP/iid")" \
   "--iidfile holds the config digest"
+manifest_digest="sha256:$(skopeo inspect --raw "oci:$out" | sha256sum | cut -d' ' -f1)"
+metadata=$(python3 -c 'import json, sys; m = json.load(open(sys.argv[1])); print(m["containerimage.digest"], m["containerimage.config.digest"], m["image.name"])' "$TEST_TMP/metadata.json") ||
+  fail "--metadata-file is not the expected JSON: $(cat "$TEST_TMP/metadata.json")"
+assert_eq "$manifest_digest $(cat "$TEST_TMP/iid") flags:1" "$metadata" "--metadata-file digests and name"
 
 skopeo copy "oci:$out" "oci:$TEST_TMP/layout:img" >/dev/null || fail "skopeo copy failed"
 umoci unpack --image "$TEST_TMP/layout:img" "$TEST_TMP/bundle" >/dev/null || fail "umoci unpack failed"

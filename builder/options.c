@@ -1,5 +1,6 @@
 #include "builder/options.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +40,7 @@ cbuild_build_options_free (cbuild_build_options *opts)
   cb_strv_release (&opts->ssh_agents);
   free (opts->platform);
   cb_strv_release (&opts->labels);
+  cb_strv_release (&opts->extra_hosts);
   cb_strv_release (&opts->tags);
   cb_strv_release (&opts->no_cache_filter);
   cb_strv_release (&opts->build_args);
@@ -111,6 +113,39 @@ cbuild_build_options_add_label (cbuild_build_options *opts, const char *label, c
   if (eq == NULL || eq == label)
     return cb_error_set (err, CBUILD_ERR_INVALID, "invalid label '%s': expected KEY=VALUE", label);
   return cb_strv_push (&opts->labels, label, err);
+}
+
+int
+cbuild_build_options_add_host (cbuild_build_options *opts, const char *spec, cbuild_error *err)
+{
+  size_t name_len = strcspn (spec, ":=");
+  cleanup_free char *ip = NULL;
+  cleanup_free char *line = NULL;
+  unsigned char addr[sizeof (struct in6_addr)];
+  size_t ip_len;
+
+  if (name_len == 0 || spec[name_len] == '\0' || strcspn (spec, " \t\r\n") < strlen (spec))
+    return cb_error_set (err, CBUILD_ERR_INVALID, "invalid --add-host '%s': expected NAME:IP", spec);
+  /* An IPv6 address may come in brackets ("name:[::1]"). */
+  ip = strdup (spec + name_len + 1);
+  if (ip == NULL)
+    return cb_error_nomem (err);
+  ip_len = strlen (ip);
+  if (ip_len > 2 && ip[0] == '[' && ip[ip_len - 1] == ']')
+    {
+      memmove (ip, ip + 1, ip_len - 2);
+      ip[ip_len - 2] = '\0';
+    }
+  if (strcmp (ip, "host-gateway") == 0)
+    return cb_error_set (err, CBUILD_ERR_INVALID,
+                         "--add-host '%s': host-gateway is not supported; RUN uses the host's network, so give "
+                         "127.0.0.1 or an address of this machine",
+                         spec);
+  if (inet_pton (AF_INET, ip, addr) != 1 && inet_pton (AF_INET6, ip, addr) != 1)
+    return cb_error_set (err, CBUILD_ERR_INVALID, "invalid --add-host '%s': '%s' is not an IP address", spec, ip);
+  if (asprintf (&line, "%s\t%.*s", ip, (int) name_len, spec) < 0)
+    return cb_error_nomem (err);
+  return cb_strv_push (&opts->extra_hosts, line, err);
 }
 
 int

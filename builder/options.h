@@ -72,6 +72,7 @@ struct cbuild_build_options
   char *platform;            /* --platform, NULL for the host's */
   struct cb_strv labels;     /* --label "KEY=VALUE", set on the final image */
   bool no_network;           /* --network=none: RUN steps get no network */
+  struct cb_strv extra_hosts; /* --add-host as "IP\tNAME" lines for /etc/hosts */
   struct cb_cache_spec *cache_to;
   size_t n_cache_to;
   struct cb_cache_spec *cache_from;

@@ -231,7 +231,7 @@ delete_leftover (const char *runtime, const char *state_dir, const char *id)
 /* The host's /etc/hosts plus a line for the container's hostname, which
  * would not resolve otherwise. */
 static int
-write_hosts (const char *path, cbuild_error *err)
+write_hosts (const char *path, const struct cb_strv *extra, cbuild_error *err)
 {
   cleanup_free char *host = NULL;
   cleanup_buf struct cb_buf text = CB_BUF_INIT;
@@ -247,6 +247,9 @@ write_hosts (const char *path, cbuild_error *err)
   if (cb_buf_printf (&text, err, "%s127.0.0.1\t%s\n", len && host[len - 1] != '\n' ? "\n" : "",
                      CB_RUN_HOSTNAME) < 0)
     return -1;
+  for (size_t i = 0; extra && i < extra->len; i++)
+    if (cb_buf_printf (&text, err, "%s\n", extra->items[i]) < 0)
+      return -1;
   return cb_write_file_atomic (path, text.data, text.len, 0644, err);
 }
 
@@ -359,7 +362,7 @@ prepare_bundle (const struct cb_run_request *req, const struct run_paths *paths,
     mounts.hosts = paths->hosts;
   if (cb_mount_points_can_bind (points, "/etc/resolv.conf") && access ("/etc/resolv.conf", R_OK) == 0)
     mounts.resolv_conf = "/etc/resolv.conf";
-  if (mounts.hosts && write_hosts (paths->hosts, err) < 0)
+  if (mounts.hosts && write_hosts (paths->hosts, req->extra_hosts, err) < 0)
     return -1;
   return cb_runtime_spec_write (req, paths->rootfs, &mounts, paths->config, err);
 }

@@ -8,6 +8,8 @@
 
 #include <cbuild/cbuild.h>
 
+#include "common/strv.h"
+
 /* Finds a runtime that can start a container here: requested when not NULL,
  * else the first of runc and crun on PATH that runs a trivial container.
  * Fails with CBUILD_ERR_RUNTIME saying what was tried and why it failed. */
@@ -51,6 +53,8 @@ struct cb_run_request
   /* A network namespace of its own, with loopback only (RUN --network=none);
    * otherwise the host's network. */
   bool no_network;
+  /* Lines added to the container's /etc/hosts ("IP\tNAME"), or NULL. */
+  const struct cb_strv *extra_hosts;
   /* Receives each line of the command's stdout and stderr, without '\n'. */
   void (*output) (void *user_data, const char *line);
   void *output_user_data;

@@ -70,6 +70,7 @@ cb_step_key_run (struct cb_build *b, struct cb_stage *st, const struct cb_instru
   /* The --network build option changes what a RUN without the flag can
    * reach, as the flag does. */
   cb_cache_key_add (&k, b->opts->no_network ? "network=none" : "");
+  cb_cache_key_add_strv (&k, &b->opts->extra_hosts);
   /* A shebang heredoc runs from a file, so its body is not in argv. */
   for (size_t i = 0; i < ins->n_heredocs; i++)
     cb_cache_key_add (&k, ins->heredocs[i].content);

@@ -322,6 +322,7 @@ run_in_rootfs (struct cb_build *b, struct cb_stage *st, struct fs_step *fs, cons
   req.mounts = mounts->mounts;
   req.n_mounts = mounts->n_mounts;
   req.no_network = no_network;
+  req.extra_hosts = &b->opts->extra_hosts;
   req.output = forward_output;
   req.output_user_data = &ctx;
   ret = cb_runtime_run (&req, exit_code, err);

@@ -58,6 +58,7 @@ static const char main_help[] =
   "                               this machine's); RUN for another architecture needs a\n"
   "                               binfmt_misc emulator\n"
   "      --label KEY=VALUE        set a label on the image; repeatable\n"
+  "      --add-host NAME:IP       add an /etc/hosts entry for RUN steps; repeatable\n"
   "      --network MODE           network of RUN steps: default or host (this machine's\n"
   "                               network) or none\n"
   "      --iidfile FILE           write the image ID (its config digest) to FILE\n"

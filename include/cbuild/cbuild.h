@@ -91,6 +91,9 @@ CBUILD_API int cbuild_build_options_set_platform (cbuild_build_options *opts, co
 /* A label for the final image, "KEY=VALUE", as docker build --label sets
  * it (over a LABEL of the same key); repeatable. */
 CBUILD_API int cbuild_build_options_add_label (cbuild_build_options *opts, const char *label, cbuild_error *err);
+/* An /etc/hosts entry for RUN steps, "NAME:IP" as docker build --add-host
+ * takes it (an IPv6 address may be in brackets); repeatable. */
+CBUILD_API int cbuild_build_options_add_host (cbuild_build_options *opts, const char *spec, cbuild_error *err);
 /* The network of RUN steps without a --network flag: "default" or "host"
  * (the host's network, the default) or "none". */
 CBUILD_API int cbuild_build_options_set_network (cbuild_build_options *opts, const char *mode, cbuild_error *err);

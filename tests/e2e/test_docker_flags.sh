@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # docker build flags that CI scripts pass: --label, --iidfile,
-# --metadata-file, --network (and RUN --network), --platform, --progress,
-# and the classic builder's --rm and --force-rm, which BuildKit ignores.
+# --metadata-file, --add-host, --network (and RUN --network), --platform,
+# --progress, and the classic builder's --rm and --force-rm, which BuildKit
+# ignores.
 source "$(dirname "$0")/lib/common.sh"
 
 ctx="$TEST_TMP/ctx"
@@ -14,11 +15,13 @@ RUN --network=none grep -c : /proc/net/dev >/interfaces-none
 RUN --network=host grep -c : /proc/net/dev >/interfaces-host
 RUN grep -c : /proc/net/dev >/interfaces-default
 RUN echo "$TARGETPLATFORM" >/platform
+RUN grep -wE 'db|v6host' /etc/hosts >/added-hosts
 DOCKERFILE
 
 out="$TEST_TMP/image"
 cbuild_build --label team=new --label extra=1 --iidfile "$TEST_TMP/iid" --progress=plain --rm --force-rm \
   --metadata-file "$TEST_TMP/metadata.json" -t flags:1 --platform linux/amd64 \
+  --add-host db:10.1.2.3 --add-host "v6host:[fd00::1]" \
   --output "type=oci,dest=$out,tar=false" "$ctx" \
   >"$TEST_TMP/one.out" 2>"$TEST_TMP/one.err" || fail "build failed: $(tail -n 20 "$TEST_TMP/one.err")"
 config=$(skopeo inspect --raw --config "oci:$out") || fail "skopeo inspect --config failed"
@@ -39,6 +42,8 @@ host_interfaces=$(grep -c : /proc/net/dev)
 assert_eq "$host_interfaces" "$(cat "$rootfs/interfaces-host")" "RUN --network=host sees the host's interfaces"
 assert_eq "$host_interfaces" "$(cat "$rootfs/interfaces-default")" "RUN without --network uses the host's network"
 assert_eq "linux/amd64" "$(cat "$rootfs/platform")" "TARGETPLATFORM with --platform"
+assert_eq "$(printf '10.1.2.3\tdb\nfd00::1\tv6host')" "$(cat "$rootfs/added-hosts")" "--add-host entries in /etc/hosts"
+assert_missing "$rootfs/etc/hosts" "/etc/hosts of RUN steps in the image"
 
 printf 'FROM busybox\nRUN grep -c : /proc/net/dev >/n\n' >"$ctx/Dockerfile.none"
 cbuild_build --network=none -f "$ctx/Dockerfile.none" --output "type=oci,dest=$TEST_TMP/none,tar=false" "$ctx" \
@@ -49,6 +54,8 @@ assert_eq "1" "$(cat "$TEST_TMP/bundle-none/rootfs/n")" "--network=none for a RU
 
 expect_build_failure several_platforms --platform linux/amd64,linux/arm64 "$ctx"
 assert_contains "$CBUILD_ERROR" "several platforms at once is not supported yet" "--platform with a list"
+expect_build_failure bad_host --add-host db:not-an-ip "$ctx"
+assert_contains "$CBUILD_ERROR" "'not-an-ip' is not an IP address" "--add-host with a bad address"
 expect_build_failure bad_network --network bridge "$ctx"
 assert_contains "$CBUILD_ERROR" "invalid network mode 'bridge'" "--network bridge"
 log "ok"

@@ -20,29 +20,35 @@ extern char **environ;
 
 /* git's output is kept up to this size, for error messages and ls-remote. */
 #define OUTPUT_MAX ((size_t) 1 << 20)
-#define MAX_ARGS 24
+#define MAX_ARGS 40
 
 /* Only network transports: file:// and ext:: would let a Dockerfile read
  * the host's repositories or run commands on the host. */
 static const char *const git_prefix[] = {
   "git", "-c", "protocol.allow=never", "-c", "protocol.https.allow=always", "-c", "protocol.http.allow=always",
-  "-c", "protocol.ssh.allow=always", "-c", "protocol.git.allow=always", NULL,
+  "-c", "protocol.ssh.allow=always", "-c", "protocol.git.allow=always",
+  /* A server that stops sending for a minute fails the fetch, as a stalled
+   * registry transfer does. */
+  "-c", "http.lowSpeedLimit=1", "-c", "http.lowSpeedTime=60", NULL,
 };
 
+/* The caller's environment without GIT_* variables: GIT_DIR or
+ * GIT_WORK_TREE (set when cbuild runs from a git hook) would point git at
+ * the caller's own repository and let the fetch and checkout rewrite it. */
 static char **
 git_environment (void)
 {
-  static const char *const extra[] = { "GIT_TERMINAL_PROMPT=0", "LC_ALL=C", NULL };
+  static const char *const extra[] = { "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1", "LC_ALL=C", NULL };
   size_t n = 0, k = 0;
   char **env;
 
   while (environ[n])
     n++;
-  env = calloc (n + 3, sizeof *env);
+  env = calloc (n + 4, sizeof *env);
   if (env == NULL)
     return NULL;
   for (size_t i = 0; i < n; i++)
-    if (strncmp (environ[i], "GIT_TERMINAL_PROMPT=", 20) != 0 && strncmp (environ[i], "LC_ALL=", 7) != 0)
+    if (strncmp (environ[i], "GIT_", 4) != 0 && strncmp (environ[i], "LC_ALL=", 7) != 0)
       env[k++] = environ[i];
   for (size_t i = 0; extra[i]; i++)
     env[k++] = (char *) extra[i];
@@ -108,20 +114,28 @@ run_git (const char *const *args, struct cb_buf *out, cbuild_error *err)
   return WIFEXITED (status) ? WEXITSTATUS (status) : 128;
 }
 
-/* Sets err from a failed git command, with the last line it printed. */
+/* Sets err from a failed git command, with the last lines it printed
+ * joined by ';', because git prints the cause ("Connection refused")
+ * before its closing hint ("and the repository exists."). */
 static int
 git_failed (const char *what, const char *url, struct cb_buf *out, cbuild_error *err)
 {
+  cleanup_free char *shown = cb_remote_redact (url);
   char *text = out->data ? out->data : (char *) "";
   size_t len = out->len;
-  const char *last;
+  const char *start = text;
+  int lines = 0;
 
   while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
     text[--len] = '\0';
-  last = strrchr (text, '\n') ? strrchr (text, '\n') + 1 : text;
-  if (last[0] == '\0')
-    last = "no output from git";
-  return cb_error_set (err, CBUILD_ERR_REGISTRY, "%s '%s' failed: %s", what, url, last);
+  for (size_t i = len; i > 0 && lines < 3; i--)
+    if (text[i - 1] == '\n' && ++lines == 3)
+      start = text + i;
+  for (char *p = (char *) start; *p; p++)
+    if (*p == '\n' || *p == '\r')
+      *p = ';';
+  return cb_error_set (err, CBUILD_ERR_REGISTRY, "%s '%s' failed: %s", what, shown ? shown : url,
+                       start[0] ? start : "no output from git");
 }
 
 static bool
@@ -174,7 +188,10 @@ cb_add_git_resolve (const char *source, struct cb_add_git *out, cbuild_error *er
     return -1;
   if (is_commit_id (out->ref))
     {
-      memcpy (out->commit, out->ref, 41);
+      /* One commit, one cache key, whatever the case of its hex digits. */
+      for (size_t i = 0; i < 40; i++)
+        out->commit[i] = (char) tolower ((unsigned char) out->ref[i]);
+      out->commit[40] = '\0';
       return 0;
     }
   args[2] = out->url;
@@ -185,8 +202,11 @@ cb_add_git_resolve (const char *source, struct cb_add_git *out, cbuild_error *er
   if (status != 0)
     return git_failed ("git ls-remote of", out->url, &listing, err);
   if (!pick_commit (listing.data ? listing.data : "", out->commit))
-    return cb_error_set (err, CBUILD_ERR_NOT_FOUND, "ref '%s' not found in git repository '%s'",
-                         out->ref ? out->ref : "HEAD", out->url);
+    {
+      cleanup_free char *redacted = cb_remote_redact (out->url);
+      return cb_error_set (err, CBUILD_ERR_NOT_FOUND, "ref '%s' not found in git repository '%s'",
+                         out->ref ? out->ref : "HEAD", redacted ? redacted : out->url);
+    }
   return 0;
 }
 

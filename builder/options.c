@@ -108,11 +108,14 @@ cbuild_build_options_set_platform (cbuild_build_options *opts, const char *platf
 int
 cbuild_build_options_add_label (cbuild_build_options *opts, const char *label, cbuild_error *err)
 {
-  const char *eq = strchr (label, '=');
+  cleanup_free char *with_value = NULL;
 
-  if (eq == NULL || eq == label)
+  if (label[0] == '\0' || label[0] == '=')
     return cb_error_set (err, CBUILD_ERR_INVALID, "invalid label '%s': expected KEY=VALUE", label);
-  return cb_strv_push (&opts->labels, label, err);
+  /* A bare KEY gets an empty value, as docker build gives it. */
+  if (strchr (label, '=') == NULL && asprintf (&with_value, "%s=", label) < 0)
+    return cb_error_nomem (err);
+  return cb_strv_push (&opts->labels, with_value ? with_value : label, err);
 }
 
 int

@@ -188,6 +188,10 @@ runs_natively (const struct cb_platform *host, const struct cb_platform *p)
     return false;
   if (cb_platform_matches (host, p->os, p->arch, p->variant))
     return true;
+  /* amd64 variants (v2, v3, v4) name CPU feature levels of the same
+   * instruction set, so an amd64 host runs them as BuildKit does. */
+  if (strcmp (host->arch, "amd64") == 0 && strcmp (p->arch, "amd64") == 0)
+    return true;
   return (strcmp (host->arch, "amd64") == 0 && strcmp (p->arch, "386") == 0)
          || (strcmp (host->arch, "arm64") == 0 && strcmp (p->arch, "arm") == 0);
 }

@@ -71,6 +71,8 @@ cb_run_mount_ssh (const struct cb_mount_job *job, size_t index, cbuild_error *er
   const char *socket = agent_socket (job->b->opts, id);
   char target[64];
 
+  if (job->target && strcmp (job->target, "/") == 0)
+    return cb_error_set (err, CBUILD_ERR_INVALID, "invalid mount target '/'");
   /* As in BuildKit, a mount that is not required is left out when no
    * agent was forwarded for its id. */
   if (socket == NULL && job->m->required)
@@ -79,16 +81,16 @@ cb_run_mount_ssh (const struct cb_mount_job *job, size_t index, cbuild_error *er
   if (socket == NULL)
     return 0;
   snprintf (target, sizeof target, "/run/buildkit/ssh_agent.%zu", index);
-  if (job->target && strcmp (job->target, "/") == 0)
-    return cb_error_set (err, CBUILD_ERR_INVALID, "invalid mount target '/'");
   if (job->out->ssh_auth_sock == NULL)
     {
       job->out->ssh_auth_sock = strdup (job->target ? job->target : target);
       if (job->out->ssh_auth_sock == NULL)
         return cb_error_nomem (err);
     }
-  /* NOTE: the host socket keeps its owner and mode, so uid=, gid= and mode=
+  /* Read-only, so that the step cannot chmod, chown or touch the host's
+   * socket; connecting to a socket needs no writable mount.
+   * NOTE: the host socket keeps its owner and mode, so uid=, gid= and mode=
    * are not applied, and a non-root USER can connect only when the host
    * socket lets it. BuildKit serves a proxy socket with those instead. */
-  return cb_run_mounts_add_bind (job->out, socket, job->target ? job->target : target, false, err);
+  return cb_run_mounts_add_bind (job->out, socket, job->target ? job->target : target, true, err);
 }

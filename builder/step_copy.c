@@ -78,15 +78,20 @@ expand_copy_args (struct cb_build *b, struct cb_stage *st, const struct cb_instr
   return 0;
 }
 
-/* A boolean flag: absent gives fallback, "--flag" and "--flag=true" true. */
+/* A boolean flag: absent gives fallback, "--flag" true, and a value is
+ * read as Go's strconv.ParseBool reads it, which BuildKit uses. */
 static bool
 bool_flag (const struct cb_instruction *ins, const char *name, bool fallback)
 {
+  static const char *const truths[] = { "", "1", "t", "T", "true", "TRUE", "True", NULL };
   const char *value = cb_instruction_flag (ins, name);
 
   if (value == NULL)
     return fallback;
-  return value[0] == '\0' || strcmp (value, "true") == 0 || strcmp (value, "1") == 0;
+  for (size_t i = 0; truths[i]; i++)
+    if (strcmp (value, truths[i]) == 0)
+      return true;
+  return false;
 }
 
 static int
@@ -232,8 +237,15 @@ copy_history (const struct cb_instruction *ins, bool is_add, const struct cb_str
     if (cb_buf_printf (msg, err, " %s", ins->flags[i]) < 0)
       return -1;
   for (size_t i = 0; i + 1 < words->len; i++)
-    if (cb_buf_printf (msg, err, " %s", words->items[i]) < 0)
-      return -1;
+    {
+      /* The history goes out with the image, so a password in a URL
+       * does not. */
+      cleanup_free char *shown = cb_remote_redact (words->items[i]);
+      if (shown == NULL)
+        return cb_error_nomem (err);
+      if (cb_buf_printf (msg, err, " %s", shown) < 0)
+        return -1;
+    }
   for (size_t i = 0; i < n_docs; i++)
     if (cb_buf_printf (msg, err, " <<%s", docs[i]->name) < 0)
       return -1;

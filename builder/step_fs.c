@@ -342,23 +342,26 @@ run_failed (struct cb_build *b, const struct cb_strv *argv, int exit_code, cbuil
                        b->step, b->total_steps, cb_buf_str (&shown), exit_code);
 }
 
-/* RUN --network: "default" and "host" are the host's network here, as in
- * BuildKit's docker build; "none" leaves only loopback. Without the flag
- * the --network build option decides. */
+/* RUN --network: "host" is the host's network, "none" leaves only
+ * loopback, and "default" (or no flag) takes the --network build option,
+ * which is the host's network unless it says none. */
 static int
 run_network (struct cb_build *b, const struct cb_instruction *ins, bool *no_network, cbuild_error *err)
 {
   const char *mode = cb_instruction_flag (ins, "network");
 
   *no_network = b->opts->no_network;
-  if (mode == NULL)
+  if (mode == NULL || strcmp (mode, "default") == 0)
     return 0;
   if (strcmp (mode, "none") == 0)
     *no_network = true;
-  else if (strcmp (mode, "default") == 0 || strcmp (mode, "host") == 0)
-    *no_network = false;
-  else
+  else if (strcmp (mode, "host") != 0)
     return cb_error_set (err, CBUILD_ERR_INVALID, "RUN --network=%s: expected default, host or none", mode);
+  /* A Dockerfile must not widen what the build was allowed; BuildKit
+   * requires the network.host entitlement here. */
+  else if (b->opts->no_network)
+    return cb_error_set (err, CBUILD_ERR_INVALID,
+                         "RUN --network=host in a build started with --network=none: drop one of them");
   return 0;
 }
 

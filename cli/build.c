@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cbuild/cbuild.h>
@@ -114,6 +115,26 @@ set_jobs (cbuild_build_options *opts, const char *arg, cbuild_error *err)
  * one read from a file. */
 #define STDIN_DOCKERFILE_MAX ((size_t) 4 << 20)
 
+/* True for a tar archive, plain or compressed with gzip, bzip2, xz or
+ * zstd, by their magic numbers, as the docker CLI distinguishes a context
+ * on standard input from a Dockerfile. */
+static bool
+looks_like_archive (const char *text, size_t len)
+{
+  static const struct
+  {
+    const char *magic;
+    size_t len;
+  } magics[] = {
+    { "\x1f\x8b", 2 }, { "BZh", 3 }, { "\xfd" "7zXZ\x00", 6 }, { "\x28\xb5\x2f\xfd", 4 },
+  };
+
+  for (size_t i = 0; i < sizeof magics / sizeof magics[0]; i++)
+    if (len >= magics[i].len && memcmp (text, magics[i].magic, magics[i].len) == 0)
+      return true;
+  return len >= 262 && memcmp (text + 257, "ustar", 5) == 0;
+}
+
 /* Reads the Dockerfile that `-f -` or the context `-` names from standard
  * input into the options. A tar archive there would be a whole build
  * context, which docker build accepts and cbuild does not. */
@@ -139,8 +160,7 @@ set_dockerfile_from_stdin (cbuild_build_options *opts, cbuild_error *err)
       free (text);
       return -1;
     }
-  if ((len >= 2 && (unsigned char) text[0] == 0x1f && (unsigned char) text[1] == 0x8b)
-      || (len >= 262 && memcmp (text + 257, "ustar", 5) == 0))
+  if (looks_like_archive (text, len))
     {
       snprintf (err->message, sizeof err->message,
                 "standard input is an archive: a build context as a tar archive on standard input is not "
@@ -158,17 +178,17 @@ set_dockerfile_from_stdin (cbuild_build_options *opts, cbuild_error *err)
 static int
 set_progress (const char *mode, int *quiet, cbuild_error *err)
 {
-  static const char *const modes[] = { "auto", "plain", "tty", "rawjson", "quiet", NULL };
+  static const char *const modes[] = { "auto", "plain", "tty", "rawjson", "quiet", "none", NULL };
 
   for (size_t i = 0; modes[i]; i++)
     if (strcmp (mode, modes[i]) == 0)
       {
-        if (strcmp (mode, "quiet") == 0)
+        if (strcmp (mode, "quiet") == 0 || strcmp (mode, "none") == 0)
           *quiet = 1;
         return 0;
       }
-  snprintf (err->message, sizeof err->message, "invalid --progress '%s': expected auto, plain, tty, rawjson or quiet",
-            mode);
+  snprintf (err->message, sizeof err->message,
+            "invalid --progress '%s': expected auto, plain, tty, rawjson, quiet or none", mode);
   return -1;
 }
 
@@ -177,25 +197,52 @@ set_progress (const char *mode, int *quiet, cbuild_error *err)
 static int
 write_file_atomically (const char *path, const char *text, const char *what)
 {
+  char real[PATH_MAX];
   char *tmp = NULL;
+  struct stat st;
   FILE *f;
   int ok;
 
-  if (asprintf (&tmp, "%s.tmp-%ld", path, (long) getpid ()) < 0)
-    return -1;
-  f = fopen (tmp, "w");
-  ok = f && fputs (text, f) >= 0;
-  if (f && fclose (f) != 0)
-    ok = 0;
-  if (ok && rename (tmp, path) < 0)
-    ok = 0;
-  if (!ok)
+  /* Written through the path as docker writes it: a symlink's target gets
+   * the text, and a device or pipe is written to, not replaced. */
+  if (realpath (path, real) != NULL)
+    path = real;
+  if (lstat (path, &st) == 0 && !S_ISREG (st.st_mode))
     {
-      fprintf (stderr, "cbuild: error: cannot write %s '%s': %s\n", what, path, strerror (errno));
-      unlink (tmp);
+      f = fopen (path, "w");
+      ok = f && fputs (text, f) >= 0;
+      if (f && fclose (f) != 0)
+        ok = 0;
     }
+  else
+    {
+      if (asprintf (&tmp, "%s.tmp-%ld", path, (long) getpid ()) < 0)
+        return -1;
+      f = fopen (tmp, "w");
+      ok = f && fputs (text, f) >= 0;
+      if (f && fclose (f) != 0)
+        ok = 0;
+      if (ok && rename (tmp, path) < 0)
+        ok = 0;
+      if (!ok)
+        unlink (tmp);
+    }
+  if (!ok)
+    fprintf (stderr, "cbuild: error: cannot write %s '%s': %s\n", what, path, strerror (errno));
   free (tmp);
   return ok ? 0 : -1;
+}
+
+/* Removes an earlier --iidfile before the build, as the docker CLI does, so
+ * that a failed build leaves no stale image ID behind. Only a regular file
+ * is removed. */
+static void
+remove_stale_file (const char *path)
+{
+  struct stat st;
+
+  if (path && lstat (path, &st) == 0 && S_ISREG (st.st_mode))
+    unlink (path);
 }
 
 /* Writes what `docker buildx build --metadata-file` writes about the
@@ -370,6 +417,7 @@ cli_build (int argc, char **argv)
       goto done;
     }
   cbuild_build_options_set_log (opts, print_log, &quiet);
+  remove_stale_file (iidfile);
   enter_private_mount_namespace ();
   if (cbuild_build (opts, &res, &err) < 0)
     {

@@ -71,6 +71,23 @@ cb_remote_file_name (const char *url)
   return out;
 }
 
+char *
+cb_remote_redact (const char *source)
+{
+  const char *scheme = strstr (source, "://");
+  const char *authority = scheme ? scheme + 3 : NULL;
+  size_t len = authority ? strcspn (authority, "/?#") : 0;
+  const char *at = authority ? memchr (authority, '@', len) : NULL;
+  const char *colon = at ? memchr (authority, ':', (size_t) (at - authority)) : NULL;
+  char *out = NULL;
+
+  if (colon == NULL)
+    return strdup (source);
+  if (asprintf (&out, "%.*sxxxxx%s", (int) (colon + 1 - source), source, at) < 0)
+    return NULL;
+  return out;
+}
+
 int
 cb_remote_git_parse (const char *source, char **url, char **ref, char **subdir, cbuild_error *err)
 {

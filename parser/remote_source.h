@@ -21,6 +21,11 @@ bool cb_remote_is_git (const char *source);
  * directory. NULL when out of memory. */
 char *cb_remote_file_name (const char *url);
 
+/* Returns (malloc'd) source with the password of a "scheme://user:password@"
+ * URL replaced by "xxxxx", as BuildKit redacts it, for history entries and
+ * messages. Other sources come back unchanged. NULL when out of memory. */
+char *cb_remote_redact (const char *source);
+
 /* Splits a git source "URL#REF:SUBDIR" into its parts (malloc'd; ref and
  * subdir NULL when not given). A URL or ref starting with '-' is invalid,
  * because git would take it for an option. */

@@ -58,8 +58,18 @@ unpack() {
   umoci unpack --image "$TEST_TMP/layout:img" "$TEST_TMP/bundle" >/dev/null || fail "umoci unpack failed"
 }
 
-build first
+# GIT_DIR and GIT_WORK_TREE, set when cbuild runs from a git hook, must not
+# send git to the caller's repository.
+victim="$TEST_TMP/victim"
+git init -q "$victim"
+echo mine >"$victim/mine.txt"
+gitc -C "$victim" add mine.txt
+gitc -C "$victim" commit -qm mine
+victim_head=$(git -C "$victim" rev-parse HEAD)
+GIT_DIR="$victim/.git" GIT_WORK_TREE="$victim" build first
 assert_eq "5" "$RAN" "first build: steps run"
+assert_eq "$victim_head" "$(git -C "$victim" rev-parse HEAD)" "HEAD of the caller's repository"
+assert_eq "" "$(git -C "$victim" status --porcelain)" "work tree of the caller's repository"
 unpack
 rootfs="$TEST_TMP/bundle/rootfs"
 assert_eq "one" "$(cat "$rootfs/tag/a.txt")" "annotated tag"

@@ -52,6 +52,19 @@ skopeo copy "oci:$TEST_TMP/none" "oci:$TEST_TMP/layout:none" >/dev/null || fail 
 umoci unpack --image "$TEST_TMP/layout:none" "$TEST_TMP/bundle-none" >/dev/null || fail "umoci unpack failed"
 assert_eq "1" "$(cat "$TEST_TMP/bundle-none/rootfs/n")" "--network=none for a RUN without the flag"
 
+printf 'FROM busybox\nRUN --network=host true\n' >"$ctx/Dockerfile.host"
+expect_build_failure host_under_none --network=none -f "$ctx/Dockerfile.host" "$ctx"
+assert_contains "$CBUILD_ERROR" "RUN --network=host in a build started with --network=none" \
+  "RUN --network=host cannot widen --network=none"
+
+# --iidfile writes through a symlink, as the docker CLI does.
+ln -s "$TEST_TMP/iid-target" "$TEST_TMP/iid-link"
+cbuild_build --iidfile "$TEST_TMP/iid-link" --label bare -f "$ctx/Dockerfile.none" "$ctx" >/dev/null \
+  2>"$TEST_TMP/link.err" ||
+  fail "build with --iidfile through a symlink failed: $(tail -n 5 "$TEST_TMP/link.err")"
+[[ -L "$TEST_TMP/iid-link" ]] || fail "--iidfile replaced the symlink"
+assert_contains "$(cat "$TEST_TMP/iid-target")" "sha256:" "--iidfile target of a symlink"
+
 expect_build_failure several_platforms --platform linux/amd64,linux/arm64 "$ctx"
 assert_contains "$CBUILD_ERROR" "several platforms at once is not supported yet" "--platform with a list"
 expect_build_failure bad_host --add-host db:not-an-ip "$ctx"

@@ -20,6 +20,7 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 
+agent_mode=$(stat -c '%a' "$agent")
 ctx="$TEST_TMP/ctx"
 mkdir -p "$ctx"
 cat >"$ctx/Dockerfile" <<'DOCKERFILE'
@@ -28,6 +29,7 @@ RUN --mount=type=ssh test -S "$SSH_AUTH_SOCK" && echo "$SSH_AUTH_SOCK" >/sock-de
 RUN --mount=type=ssh,id=deploy,target=/tmp/agent --mount=type=ssh \
     test -S /tmp/agent && test -S /run/buildkit/ssh_agent.1 && echo "$SSH_AUTH_SOCK" >/sock-first
 RUN --mount=type=ssh,id=absent test -z "$SSH_AUTH_SOCK" && echo skipped >/optional
+RUN --mount=type=ssh chmod 777 "$SSH_AUTH_SOCK" || echo refused >/chmod
 DOCKERFILE
 
 ref="$REGISTRY/e2e/run-ssh:1"
@@ -41,6 +43,8 @@ rootfs="$TEST_TMP/bundle/rootfs"
 assert_eq "/run/buildkit/ssh_agent.0" "$(cat "$rootfs/sock-default")" "SSH_AUTH_SOCK of the default agent"
 assert_eq "/tmp/agent" "$(cat "$rootfs/sock-first")" "SSH_AUTH_SOCK names the first ssh mount"
 assert_eq "skipped" "$(cat "$rootfs/optional")" "agent neither forwarded nor required"
+assert_eq "refused" "$(cat "$rootfs/chmod")" "chmod of the agent socket inside RUN"
+assert_eq "$agent_mode" "$(stat -c '%a' "$agent")" "mode of the host's agent socket after the build"
 assert_missing "$rootfs/run/buildkit" "agent socket directory"
 assert_missing "$rootfs/tmp/agent" "agent socket at an explicit target"
 

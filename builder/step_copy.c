@@ -273,6 +273,34 @@ check_copy_args (const struct cb_strv *words, size_t n_docs, bool is_add, cbuild
   return 0;
 }
 
+/* Copies every kind of source into the mounted root file system req
+ * names: context or stage files, downloads, a git checkout and heredocs,
+ * with the owner and mode that --chown and --chmod give. */
+static int
+copy_all_sources (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins,
+                  struct cb_copy_request *req, struct cb_add_urls *urls, struct cb_add_git *git,
+                  const struct cb_heredoc *const *docs, size_t n_docs, cbuild_error *err)
+{
+  const char *chown = cb_instruction_flag (ins, "chown");
+  const char *chmod = cb_instruction_flag (ins, "chmod");
+
+  if (chmod && parse_chmod (chmod, req, err) < 0)
+    return -1;
+  if (chown && resolve_chown (req->rootfs, chown, req, err) < 0)
+    return -1;
+  if (req->n_sources > 0 && cb_copy_from_context (req, err) < 0)
+    return -1;
+  if (cb_add_urls_copy (urls, req, bool_flag (ins, "unpack", false), err) < 0)
+    return -1;
+  if (git->url && cb_add_git_checkout (b, git, bool_flag (ins, "keep-git-dir", false), err) < 0)
+    return -1;
+  if (git->dir && cb_add_git_copy (git, req, err) < 0)
+    return -1;
+  if (n_docs > 0 && cb_heredoc_copy (b, st, req, docs, n_docs, err) < 0)
+    return -1;
+  return 0;
+}
+
 int
 cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins, bool is_add,
               cbuild_error *err)
@@ -294,8 +322,6 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
   bool hit = false;
   size_t n_docs = 0;
   const char *from = cb_instruction_flag (ins, "from");
-  const char *chown = cb_instruction_flag (ins, "chown");
-  const char *chmod = cb_instruction_flag (ins, "chmod");
   int ret;
 
   if (docs == NULL || local == NULL)
@@ -339,20 +365,8 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
   if (ret == 0)
     ret = cb_fs_step_mount (b, &st->image, &fs, err);
   req.rootfs = fs.merged;
-  if (ret == 0 && chmod)
-    ret = parse_chmod (chmod, &req, err);
-  if (ret == 0 && chown)
-    ret = resolve_chown (fs.merged, chown, &req, err);
-  if (ret == 0 && req.n_sources > 0)
-    ret = cb_copy_from_context (&req, err);
   if (ret == 0)
-    ret = cb_add_urls_copy (&urls, &req, bool_flag (ins, "unpack", false), err);
-  if (ret == 0 && git.url)
-    ret = cb_add_git_checkout (b, &git, bool_flag (ins, "keep-git-dir", false), err);
-  if (ret == 0 && git.dir)
-    ret = cb_add_git_copy (&git, &req, err);
-  if (ret == 0 && n_docs > 0)
-    ret = cb_heredoc_copy (b, st, &req, docs, n_docs, err);
+    ret = copy_all_sources (b, st, ins, &req, &urls, &git, docs, n_docs, err);
   if (ret == 0)
     ret = cb_fs_step_commit (b, st, &fs, cb_buf_str (&msg), key, err);
   cb_fs_step_release (&fs);

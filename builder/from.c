@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "builder/build.h"
+#include "builder/options.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -293,6 +294,29 @@ start_from (struct cb_build *b, struct cb_stage *st, const char *image, cbuild_e
   return pull_base (b, st, image, err);
 }
 
+/* A --build-context with the FROM name replaces it, before stages and
+ * images of that name, as in BuildKit. */
+static int
+use_named_context (struct cb_build *b, char **image, cbuild_error *err)
+{
+  const char *named = cb_options_build_context (b->opts, *image);
+  char *ref;
+
+  if (named == NULL)
+    return 0;
+  if (strncmp (named, "docker-image://", 15) != 0)
+    return cb_error_set (err, CBUILD_ERR_INVALID,
+                         "FROM %s: the build context '%s' is a directory, and FROM a directory is not supported "
+                         "yet (COPY --from=%s works)",
+                         *image, *image, *image);
+  ref = strdup (named + 15);
+  if (ref == NULL)
+    return cb_error_nomem (err);
+  free (*image);
+  *image = ref;
+  return 0;
+}
+
 int
 cb_stage_from (struct cb_build *b, struct cb_stage *st, const struct cb_instruction *ins, cbuild_error *err)
 {
@@ -310,6 +334,8 @@ cb_stage_from (struct cb_build *b, struct cb_stage *st, const struct cb_instruct
   if (image[0] == '\0')
     return cb_build_error_at (b, ins, (cb_error_set (err, CBUILD_ERR_INVALID, "FROM '%s' expands to an empty image name (is a build argument missing?)", ins->args[0]), err));
   if (cb_stage_set_platform (b, st, ins, err) < 0)
+    return cb_build_error_at (b, ins, err);
+  if (use_named_context (b, &image, err) < 0)
     return cb_build_error_at (b, ins, err);
 
   if (start_from (b, st, image, err) < 0)

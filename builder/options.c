@@ -41,6 +41,7 @@ cbuild_build_options_free (cbuild_build_options *opts)
   free (opts->platform);
   cb_strv_release (&opts->labels);
   cb_strv_release (&opts->extra_hosts);
+  cb_strv_release (&opts->build_contexts);
   cb_strv_release (&opts->tags);
   cb_strv_release (&opts->no_cache_filter);
   cb_strv_release (&opts->build_args);
@@ -149,6 +150,43 @@ cbuild_build_options_add_host (cbuild_build_options *opts, const char *spec, cbu
   if (asprintf (&line, "%s\t%.*s", ip, (int) name_len, spec) < 0)
     return cb_error_nomem (err);
   return cb_strv_push (&opts->extra_hosts, line, err);
+}
+
+int
+cbuild_build_options_add_build_context (cbuild_build_options *opts, const char *spec, cbuild_error *err)
+{
+  const char *eq = strchr (spec, '=');
+  cleanup_free char *entry = NULL;
+  char real[PATH_MAX];
+  struct stat st;
+
+  if (eq == NULL || eq == spec || eq[1] == '\0')
+    return cb_error_set (err, CBUILD_ERR_INVALID, "invalid --build-context '%s': expected NAME=DIR or "
+                         "NAME=docker-image://REF", spec);
+  if (strncmp (eq + 1, "docker-image://", 15) == 0)
+    return cb_strv_push (&opts->build_contexts, spec, err);
+  if (strstr (eq + 1, "://"))
+    return cb_error_set (err, CBUILD_ERR_INVALID,
+                         "--build-context '%s': only directories and docker-image:// are supported yet", spec);
+  if (stat (eq + 1, &st) < 0 || !S_ISDIR (st.st_mode) || realpath (eq + 1, real) == NULL)
+    return cb_error_set (err, CBUILD_ERR_INVALID, "--build-context '%s': '%s' is not a directory", spec, eq + 1);
+  if (asprintf (&entry, "%.*s=%s", (int) (eq - spec), spec, real) < 0)
+    return cb_error_nomem (err);
+  return cb_strv_push (&opts->build_contexts, entry, err);
+}
+
+const char *
+cb_options_build_context (const cbuild_build_options *opts, const char *name)
+{
+  size_t len = strlen (name);
+
+  for (size_t i = 0; i < opts->build_contexts.len; i++)
+    {
+      const char *entry = opts->build_contexts.items[i];
+      if (strncmp (entry, name, len) == 0 && entry[len] == '=')
+        return entry + len + 1;
+    }
+  return NULL;
 }
 
 int

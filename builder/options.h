@@ -73,6 +73,8 @@ struct cbuild_build_options
   struct cb_strv labels;     /* --label "KEY=VALUE", set on the final image */
   bool no_network;           /* --network=none: RUN steps get no network */
   struct cb_strv extra_hosts; /* --add-host as "IP\tNAME" lines for /etc/hosts */
+  /* --build-context "NAME=docker-image://REF" or "NAME=DIR" (a real path) */
+  struct cb_strv build_contexts;
   struct cb_cache_spec *cache_to;
   size_t n_cache_to;
   struct cb_cache_spec *cache_from;
@@ -81,6 +83,10 @@ struct cbuild_build_options
 
 /* Frees the strings of the specs and the array (cache_options.c). */
 void cb_cache_specs_free (struct cb_cache_spec *specs, size_t n);
+
+/* Returns what --build-context gave name ("docker-image://REF" or a
+ * directory), or NULL. */
+const char *cb_options_build_context (const cbuild_build_options *opts, const char *name);
 
 /* Reads the value of secret id into *value (malloc'd, NUL-terminated,
  * *len bytes). *found is false, with *value NULL, when no --secret defines

@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 
 #include "builder/build.h"
+#include "builder/options.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fs.h"
@@ -178,12 +179,22 @@ cb_build_source_image (struct cb_build *b, struct cb_stage *st, const char *from
   cleanup_free char *name = NULL;
   struct cb_reference ref = { 0 };
   struct cb_stage *other;
+  const char *named;
 
   if (cb_build_global_env (b, &env, err) < 0 || cb_expand_word (from, b->df->escape, &env, &name, err) < 0)
     return NULL;
   if (name[0] == '\0')
     {
       cb_error_set (err, CBUILD_ERR_INVALID, "--from='%s' expands to an empty name (is a global build argument missing?)", from);
+      return NULL;
+    }
+  named = cb_options_build_context (b->opts, name);
+  if (named && strncmp (named, "docker-image://", 15) == 0)
+    return cb_build_pull_image (b, st, named + 15, cache_key, err);
+  if (named)
+    {
+      cb_error_set (err, CBUILD_ERR_INVALID,
+                    "--from='%s' names a directory build context, which only COPY --from can use", name);
       return NULL;
     }
   other = cb_build_find_stage (b, name, st->first);

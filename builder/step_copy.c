@@ -11,6 +11,7 @@
 #include "builder/build.h"
 #include "builder/copy.h"
 #include "builder/heredoc.h"
+#include "builder/options.h"
 #include "builder/overlay.h"
 #include "builder/step_cache.h"
 #include "builder/step_fs.h"
@@ -215,6 +216,24 @@ fetch_remote_sources (struct cb_build *b, struct cb_stage *st, const struct cb_i
   return cb_add_urls_fetch (b, remote, n_remote, checksum, urls, err);
 }
 
+/* COPY --from=NAME where --build-context gave NAME a directory: the files
+ * come from there, hashed for the key as context files are. Returns true
+ * when that is so. */
+static bool
+use_context_directory (struct cb_build *b, const char *from, struct cb_copy_request *req, char **source_name)
+{
+  const char *named = cb_options_build_context (b->opts, from);
+
+  if (named == NULL || strncmp (named, "docker-image://", 15) == 0)
+    return false;
+  if (asprintf (source_name, "the build context '%s'", from) < 0)
+    *source_name = NULL;
+  req->context_dir = named;
+  req->ignore = NULL;
+  req->source_name = *source_name;
+  return true;
+}
+
 /* Resolves --from to an earlier stage (built first) or an image reference
  * (pulled), so that the image to copy from and its cache key are known. */
 static int
@@ -343,6 +362,8 @@ cb_step_copy (struct cb_build *b, struct cb_stage *st, const struct cb_instructi
   req.exclude_patterns = &exclude_patterns;
 
   ret = fetch_remote_sources (b, st, ins, is_add, &words, local, &req, &urls, &git, err);
+  if (ret == 0 && from && use_context_directory (b, from, &req, &source_name))
+    from = NULL;
   if (ret == 0 && from)
     ret = resolve_from_stage (b, st, from, &from_image, &from_key, err);
   if (ret == 0)

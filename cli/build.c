@@ -35,6 +35,7 @@ enum
   OPT_PROGRESS,
   OPT_METADATA_FILE,
   OPT_ADD_HOST,
+  OPT_BUILD_CONTEXT,
   OPT_LEGACY_NOOP,
   OPT_JOBS,
   OPT_NO_CACHE,
@@ -66,6 +67,7 @@ static const struct option build_options[] = {
   { "progress", required_argument, NULL, OPT_PROGRESS },
   { "metadata-file", required_argument, NULL, OPT_METADATA_FILE },
   { "add-host", required_argument, NULL, OPT_ADD_HOST },
+  { "build-context", required_argument, NULL, OPT_BUILD_CONTEXT },
   /* The classic builder's intermediate containers; BuildKit accepts and
    * ignores these flags too. */
   { "rm", no_argument, NULL, OPT_LEGACY_NOOP },
@@ -309,6 +311,7 @@ apply_flag (cbuild_build_options *opts, int c, const char *arg, int *quiet, cbui
     case OPT_LABEL: ret = cbuild_build_options_add_label (opts, arg, err); break;
     case OPT_NETWORK: ret = cbuild_build_options_set_network (opts, arg, err); break;
     case OPT_ADD_HOST: ret = cbuild_build_options_add_host (opts, arg, err); break;
+    case OPT_BUILD_CONTEXT: ret = cbuild_build_options_add_build_context (opts, arg, err); break;
     case OPT_PROGRESS: ret = set_progress (arg, quiet, err); break;
     case OPT_IIDFILE:
     case OPT_METADATA_FILE:

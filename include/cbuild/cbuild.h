@@ -94,6 +94,12 @@ CBUILD_API int cbuild_build_options_add_label (cbuild_build_options *opts, const
 /* An /etc/hosts entry for RUN steps, "NAME:IP" as docker build --add-host
  * takes it (an IPv6 address may be in brackets); repeatable. */
 CBUILD_API int cbuild_build_options_add_host (cbuild_build_options *opts, const char *spec, cbuild_error *err);
+/* A named build context, as docker buildx --build-context takes it:
+ * "NAME=docker-image://REF" makes FROM NAME, COPY --from=NAME and RUN
+ * --mount from=NAME use that image; "NAME=DIR" makes COPY --from=NAME
+ * copy from that directory. Repeatable. */
+CBUILD_API int cbuild_build_options_add_build_context (cbuild_build_options *opts, const char *spec,
+                                                       cbuild_error *err);
 /* The network of RUN steps without a --network flag: "default" or "host"
  * (the host's network, the default) or "none". */
 CBUILD_API int cbuild_build_options_set_network (cbuild_build_options *opts, const char *mode, cbuild_error *err);

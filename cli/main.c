@@ -68,7 +68,7 @@ static const char main_help[] =
   "      --metadata-file FILE     write the image's digests and names to FILE as JSON,\n"
   "                               as docker buildx does\n"
   "      --progress MODE          auto, plain, tty or rawjson print plain lines; quiet\n"
-  "                               is -q\n"
+  "                               and none are -q\n"
   "      --ssh ID[=SOCKET]        forward an SSH agent to RUN --mount=type=ssh: ID=SOCKET\n"
   "                               names its socket, a bare ID (such as default) the\n"
   "                               socket in SSH_AUTH_SOCK; repeatable\n"

@@ -15,6 +15,9 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 
+/* How often an openat2 that failed with EAGAIN is tried again. */
+#define OPENAT2_ATTEMPTS 128
+
 /* The number of symlinks a path may pass through, as the kernel allows. */
 #define MAX_SYMLINKS 40
 
@@ -29,7 +32,15 @@ cb_inroot_open (int root_fd, const char *path, int flags)
   /* RESOLVE_IN_ROOT confines absolute symlinks and ".." to root_fd; no magic
    * links, so that a /proc/self/... link in an image cannot reach the host. */
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  return (int) syscall (SYS_openat2, root_fd, *path ? path : ".", &how, sizeof how);
+  /* The kernel fails a RESOLVE_IN_ROOT lookup through ".." with EAGAIN
+   * when a rename or mount happened meanwhile anywhere on the machine, as
+   * other builds' overlay mounts do, and asks for a retry. */
+  for (int attempt = 0;; attempt++)
+    {
+      long fd = syscall (SYS_openat2, root_fd, *path ? path : ".", &how, sizeof how);
+      if (fd >= 0 || errno != EAGAIN || attempt == OPENAT2_ATTEMPTS)
+        return (int) fd;
+    }
 }
 
 static int

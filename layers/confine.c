@@ -17,7 +17,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 
-#define OPENAT2_RETRIES 16
+#define OPENAT2_RETRIES 128
 
 int
 cb_extract_clean_path (const char *name, char **out, cbuild_error *err)
@@ -69,7 +69,8 @@ resolve_dir (int rootfd, const char *rel)
   };
   long fd;
 
-  /* EAGAIN reports a concurrent rename during a ".." lookup. */
+  /* EAGAIN reports a rename or mount anywhere on the machine during a
+   * ".." lookup, such as other builds' overlay mounts. */
   for (int i = 0; i < OPENAT2_RETRIES; i++)
     {
       fd = syscall (SYS_openat2, rootfd, rel[0] ? rel : ".", &how, sizeof how);

@@ -210,6 +210,26 @@ cb_add_git_resolve (const char *source, struct cb_add_git *out, cbuild_error *er
   return 0;
 }
 
+/* Checks out the submodules of the commit, recursively, as BuildKit does.
+ * Their URLs get the same transports as the repository's. */
+static int
+update_submodules (struct cb_add_git *git, struct cb_buf *output, cbuild_error *err)
+{
+  cleanup_free char *modules = cb_path_join (git->dir, ".gitmodules");
+  const char *update[] = { "-C", git->dir, "submodule", "update", "-q", "--init", "--recursive", NULL };
+  int status;
+
+  if (modules == NULL)
+    return cb_error_nomem (err);
+  if (access (modules, F_OK) != 0)
+    return 0;
+  cb_buf_reset (output);
+  status = run_git (update, output, err);
+  if (status > 0)
+    return git_failed ("git submodule update of", git->url, output, err);
+  return status < 0 ? -1 : 0;
+}
+
 int
 cb_add_git_checkout (struct cb_build *b, struct cb_add_git *git, bool keep_git_dir, cbuild_error *err)
 {
@@ -222,13 +242,18 @@ cb_add_git_checkout (struct cb_build *b, struct cb_add_git *git, bool keep_git_d
   const char *full[] = { "-C", NULL, "fetch", "-q", "--", git->url, "+refs/heads/*:refs/remotes/origin/*",
                          "+refs/tags/*:refs/tags/*", NULL };
   const char *checkout[] = { "-C", NULL, "-c", "advice.detachedHead=false", "checkout", "-q", git->commit, NULL };
+  /* The remote is named origin, as in a clone: relative submodule URLs
+   * resolve against it, and --keep-git-dir keeps it. */
+  const char *remote[] = { "-C", NULL, "remote", "add", "origin", git->url, NULL };
   int status;
 
   git->dir = cb_make_temp_dir (b->work_dir, "add-git", err);
   if (git->dir == NULL)
     return -1;
-  init[2] = shallow[1] = full[1] = checkout[1] = git->dir;
+  init[2] = shallow[1] = full[1] = checkout[1] = remote[1] = git->dir;
   status = run_git (init, &output, err);
+  if (status == 0)
+    status = run_git (remote, &output, err);
   if (status == 0)
     status = run_git (shallow, &output, err);
   if (status > 0)
@@ -242,7 +267,7 @@ cb_add_git_checkout (struct cb_build *b, struct cb_add_git *git, bool keep_git_d
     status = run_git (checkout, &output, err);
   if (status > 0)
     return git_failed ("git checkout of commit", git->commit, &output, err);
-  if (status < 0)
+  if (status < 0 || update_submodules (git, &output, err) < 0)
     return -1;
   if (keep_git_dir)
     return 0;

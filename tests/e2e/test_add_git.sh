@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ADD of a git repository as BuildKit does it: "URL.git#ref:subdir" adds
-# the tree of that commit without .git (unless --keep-git-dir=true). The
+# the tree of that commit with its submodules, without .git (unless
+# --keep-git-dir=true, which keeps the origin remote too). The
 # ref is resolved with git ls-remote before the cache key, so an unchanged
 # ref hits and a moved one misses. The repository is served over dumb HTTP
 # by a python3 http.server on 127.0.0.1.
@@ -13,14 +14,23 @@ git init -q "$src"
 mkdir -p "$src/sub" "$web"
 echo one >"$src/a.txt"
 echo nested >"$src/sub/s.txt"
+# A submodule with a relative URL, which resolves against the served URL.
+lib="$TEST_TMP/lib"
+git init -q "$lib"
+echo inner >"$lib/inner.txt"
+gitc -C "$lib" add inner.txt
+gitc -C "$lib" commit -qm lib
+gitc -C "$src" -c protocol.file.allow=always submodule add -q ../lib lib
 gitc -C "$src" add .
 gitc -C "$src" commit -qm one
 gitc -C "$src" tag -a v1 -m v1
 first=$(git -C "$src" rev-parse HEAD)
 publish() {
-  rm -rf "$web/repo.git"
+  rm -rf "$web/repo.git" "$web/lib"
   git clone -q --bare "$src" "$web/repo.git"
   git -C "$web/repo.git" update-server-info
+  git clone -q --bare "$lib" "$web/lib"
+  git -C "$web/lib" update-server-info
 }
 publish
 
@@ -75,10 +85,12 @@ rootfs="$TEST_TMP/bundle/rootfs"
 assert_eq "one" "$(cat "$rootfs/tag/a.txt")" "annotated tag"
 assert_eq "nested" "$(cat "$rootfs/tag/sub/s.txt")" "subdirectory of the repository"
 assert_missing "$rootfs/tag/.git" ".git without --keep-git-dir"
+assert_eq "inner" "$(cat "$rootfs/tag/lib/inner.txt")" "submodule checked out"
 assert_eq "nested" "$(cat "$rootfs/subdir/s.txt")" "#ref:subdir"
 assert_missing "$rootfs/subdir/a.txt" "files outside the subdir"
 assert_eq "one" "$(cat "$rootfs/commit/a.txt")" "commit id as ref"
 assert_exists "$rootfs/kept/.git" "--keep-git-dir=true"
+assert_contains "$(cat "$rootfs/kept/.git/config")" "$repo" "origin remote kept with --keep-git-dir"
 assert_eq "one" "$(cat "$rootfs/head/a.txt")" "default branch"
 
 build unchanged

@@ -120,7 +120,7 @@ run_git (const char *const *args, struct cb_buf *out, cbuild_error *err)
 static int
 git_failed (const char *what, const char *url, struct cb_buf *out, cbuild_error *err)
 {
-  cleanup_free char *shown = cb_remote_redact (url);
+  cleanup_free char *redacted_url = cb_remote_redact (url);
   char *text = out->data ? out->data : (char *) "";
   size_t len = out->len;
   const char *start = text;
@@ -134,7 +134,7 @@ git_failed (const char *what, const char *url, struct cb_buf *out, cbuild_error 
   for (char *p = (char *) start; *p; p++)
     if (*p == '\n' || *p == '\r')
       *p = ';';
-  return cb_error_set (err, CBUILD_ERR_REGISTRY, "%s '%s' failed: %s", what, shown ? shown : url,
+  return cb_error_set (err, CBUILD_ERR_REGISTRY, "%s '%s' failed: %s", what, redacted_url ? redacted_url : url,
                        start[0] ? start : "no output from git");
 }
 

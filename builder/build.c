@@ -147,7 +147,11 @@ load_dockerfile (struct cb_build *b, const char *path, cbuild_error *err)
   size_t len = 0;
   const char *slash = strrchr (path, '/');
 
-  b->dockerfile_name = strdup (b->opts->dockerfile_text ? "Dockerfile" : slash ? slash + 1 : path);
+  /* Messages name a Dockerfile from standard input "Dockerfile". */
+  if (b->opts->dockerfile_text)
+    b->dockerfile_name = strdup ("Dockerfile");
+  else
+    b->dockerfile_name = strdup (slash ? slash + 1 : path);
   if (b->dockerfile_name == NULL)
     return cb_error_nomem (err);
   if (b->opts->dockerfile_text)

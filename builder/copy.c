@@ -155,7 +155,7 @@ source_name (const struct cb_copy_request *req)
  * the destination, which is all of it, or what follows a "/./" pivot in
  * the source as written (with "src/./app/main.go", "app/main.go"). */
 static int
-push_kept_paths (const char *source, const struct cb_strv *sources, size_t from, struct cb_strv *kept,
+push_kept_paths (const char *source, const struct cb_strv *sources, size_t from, struct cb_strv *kept_paths,
                  cbuild_error *err)
 {
   const char *pivot = strstr (source, "/./");
@@ -169,14 +169,14 @@ push_kept_paths (const char *source, const struct cb_strv *sources, size_t from,
     {
       const char *rel = sources->items[i];
       const char *rest = len && strncmp (rel, prefix, len) == 0 && rel[len] == '/' ? rel + len + 1 : rel;
-      if (cb_strv_push (kept, len && strcmp (rel, prefix) == 0 ? "." : rest, err) < 0)
+      if (cb_strv_push (kept_paths, len && strcmp (rel, prefix) == 0 ? "." : rest, err) < 0)
         return -1;
     }
   return 0;
 }
 
 static int
-expand_sources (const struct copy_job *job, struct cb_strv *sources, struct cb_strv *kept, cbuild_error *err)
+expand_sources (const struct copy_job *job, struct cb_strv *sources, struct cb_strv *kept_paths, cbuild_error *err)
 {
   for (size_t i = 0; i < job->req->n_sources; i++)
     {
@@ -197,7 +197,7 @@ expand_sources (const struct copy_job *job, struct cb_strv *sources, struct cb_s
                                  job->req->sources[i]);
         }
       if (ret == 0 && job->req->parents)
-        ret = push_kept_paths (job->req->sources[i], sources, before, kept, err);
+        ret = push_kept_paths (job->req->sources[i], sources, before, kept_paths, err);
       if (ret < 0)
         return -1;
     }
@@ -376,12 +376,12 @@ check_several_sources (const struct copy_job *job, size_t n_expanded, cbuild_err
  * in the context (after a "/./" pivot when the source has one), so that
  * the directories above it are kept. */
 static int
-copy_source_with_parents (struct copy_job *job, const char *rel, const char *kept, cbuild_error *err)
+copy_source_with_parents (struct copy_job *job, const char *rel, const char *kept_path, cbuild_error *err)
 {
   char *dest = job->dest;
   int ret;
 
-  job->dest = cb_path_clean_abs (dest, kept);
+  job->dest = cb_path_clean_abs (dest, kept_path);
   if (job->dest == NULL)
     {
       job->dest = dest;
@@ -398,7 +398,7 @@ int
 cb_copy_from_context (const struct cb_copy_request *req, cbuild_error *err)
 {
   cleanup_strv struct cb_strv sources = CB_STRV_INIT;
-  cleanup_strv struct cb_strv kept = CB_STRV_INIT;
+  cleanup_strv struct cb_strv kept_paths = CB_STRV_INIT;
   struct copy_job job = { .context_fd = -1, .root_fd = -1 };
   int ret;
 
@@ -406,13 +406,13 @@ cb_copy_from_context (const struct cb_copy_request *req, cbuild_error *err)
   if (ret == 0)
     ret = copy_job_init (&job, req, err);
   if (ret == 0)
-    ret = expand_sources (&job, &sources, &kept, err);
+    ret = expand_sources (&job, &sources, &kept_paths, err);
   if (ret == 0 && !req->parents)
     ret = check_several_sources (&job, sources.len, err);
   if (ret == 0 && sources.len > 1)
     job.dest_is_dir = true;
   for (size_t i = 0; ret == 0 && i < sources.len; i++)
-    ret = req->parents ? copy_source_with_parents (&job, sources.items[i], kept.items[i], err)
+    ret = req->parents ? copy_source_with_parents (&job, sources.items[i], kept_paths.items[i], err)
                        : copy_source (&job, sources.items[i], err);
   copy_job_release (&job);
   return ret;

@@ -33,8 +33,8 @@ cb_inroot_open (int root_fd, const char *path, int flags)
    * links, so that a /proc/self/... link in an image cannot reach the host. */
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
   /* The kernel fails a RESOLVE_IN_ROOT lookup through ".." with EAGAIN
-   * when a rename or mount happened meanwhile anywhere on the machine, as
-   * other builds' overlay mounts do, and asks for a retry. */
+   * when a rename or mount happened meanwhile anywhere on the machine (as
+   * other builds' overlay mounts do), and the caller is to try again. */
   for (int attempt = 0;; attempt++)
     {
       long fd = syscall (SYS_openat2, root_fd, *path ? path : ".", &how, sizeof how);

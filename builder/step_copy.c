@@ -259,10 +259,10 @@ copy_history (const struct cb_instruction *ins, bool is_add, const struct cb_str
     {
       /* The history goes out with the image, so a password in a URL
        * does not. */
-      cleanup_free char *shown = cb_remote_redact (words->items[i]);
-      if (shown == NULL)
+      cleanup_free char *redacted = cb_remote_redact (words->items[i]);
+      if (redacted == NULL)
         return cb_error_nomem (err);
-      if (cb_buf_printf (msg, err, " %s", shown) < 0)
+      if (cb_buf_printf (msg, err, " %s", redacted) < 0)
         return -1;
     }
   for (size_t i = 0; i < n_docs; i++)

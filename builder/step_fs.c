@@ -344,7 +344,7 @@ run_failed (struct cb_build *b, const struct cb_strv *argv, int exit_code, cbuil
 
 /* RUN --network: "host" is the host's network, "none" leaves only
  * loopback, and "default" (or no flag) takes the --network build option,
- * which is the host's network unless it says none. */
+ * which is the host's network unless it is none. */
 static int
 run_network (struct cb_build *b, const struct cb_instruction *ins, bool *no_network, cbuild_error *err)
 {

@@ -1,8 +1,8 @@
 /* A gzip compressor that deflates blocks of its input on worker threads.
  *
  * The input is cut into fixed 128 KiB blocks. Each block is deflated on
- * its own with the 32 KiB before it as the dictionary, and all but the
- * last end with a sync flush, so the blocks concatenate into one deflate
+ * its own with the 32 KiB before it as the dictionary. All but the last
+ * end with a sync flush, so the blocks concatenate into one deflate
  * stream inside one gzip member, as pigz writes it. The output depends on
  * the input alone, never on the number of threads or their timing, so the
  * same layer gives the same blob digest on every machine with the same

@@ -76,8 +76,8 @@ load (void)
 
   if (lib == NULL)
     {
-      const char *why = dlerror ();
-      snprintf (load_error, sizeof load_error, "%s", why ? why : "dlopen failed");
+      const char *reason = dlerror ();
+      snprintf (load_error, sizeof load_error, "%s", reason ? reason : "dlopen failed");
       return;
     }
   api_ready = resolve_all (lib);

@@ -16,7 +16,7 @@ cb_http_download (const char *url, const struct cb_download_validators *previous
                   struct cb_download_validators *got, bool *not_modified, cbuild_error *err)
 {
   cleanup_free struct cb_http_response *resp = calloc (1, sizeof *resp);
-  cleanup_free char *shown = cb_remote_redact (url);
+  cleanup_free char *redacted_url = cb_remote_redact (url);
   const struct cb_curl_api *api = cb_curl_api (err);
   struct cb_http_request req = CB_HTTP_REQUEST_INIT;
   CURL *curl;
@@ -45,7 +45,7 @@ cb_http_download (const char *url, const struct cb_download_validators *previous
   ret = cb_http_perform (curl, &req, resp, err);
   api->easy_cleanup (curl);
   if (ret < 0)
-    return cb_error_prefix (err, "download '%s'", shown ? shown : url);
+    return cb_error_prefix (err, "download '%s'", redacted_url ? redacted_url : url);
   if (resp->status == 304 && (req.if_none_match || req.if_modified_since))
     {
       *not_modified = true;
@@ -54,7 +54,7 @@ cb_http_download (const char *url, const struct cb_download_validators *previous
     }
   if (resp->status < 200 || resp->status > 299)
     return cb_error_set (err, CBUILD_ERR_NOT_FOUND, "download '%s': the server returned HTTP status %ld",
-                         shown ? shown : url, resp->status);
+                         redacted_url ? redacted_url : url, resp->status);
   snprintf (got->etag, sizeof got->etag, "%s", resp->etag);
   snprintf (got->last_modified, sizeof got->last_modified, "%s", resp->last_modified);
   return 0;

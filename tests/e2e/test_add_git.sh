@@ -59,13 +59,7 @@ ref="$REGISTRY/e2e/add-git:1"
 build() {
   cbuild_build --push -t "$ref" "$ctx" >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err" ||
     fail "$1: build failed: $(tail -n 30 "$TEST_TMP/$1.err")"
-  RAN=$(sed -n 's/^built in .*: \([0-9]*\) steps\{0,1\} run.*/\1/p' "$TEST_TMP/$1.err")
-}
-unpack() {
-  rm -rf "$TEST_TMP/layout" "$TEST_TMP/bundle"
-  skopeo copy --src-tls-verify=false "docker://$ref" "oci:$TEST_TMP/layout:img" >/dev/null ||
-    fail "skopeo copy failed"
-  umoci unpack --image "$TEST_TMP/layout:img" "$TEST_TMP/bundle" >/dev/null || fail "umoci unpack failed"
+  RAN=$(steps_run "$TEST_TMP/$1.err")
 }
 
 # GIT_DIR and GIT_WORK_TREE, set when cbuild runs from a git hook, must not
@@ -80,7 +74,7 @@ GIT_DIR="$victim/.git" GIT_WORK_TREE="$victim" build first
 assert_eq "5" "$RAN" "first build: steps run"
 assert_eq "$victim_head" "$(git -C "$victim" rev-parse HEAD)" "HEAD of the caller's repository"
 assert_eq "" "$(git -C "$victim" status --porcelain)" "work tree of the caller's repository"
-unpack
+unpack_pushed "$ref" "$TEST_TMP/bundle"
 rootfs="$TEST_TMP/bundle/rootfs"
 assert_eq "one" "$(cat "$rootfs/tag/a.txt")" "annotated tag"
 assert_eq "nested" "$(cat "$rootfs/tag/sub/s.txt")" "subdirectory of the repository"
@@ -101,7 +95,7 @@ gitc -C "$src" commit -qam two
 publish
 build moved
 assert_eq "1" "$RAN" "new commit on the default branch: only its ADD runs"
-unpack
+unpack_pushed "$ref" "$TEST_TMP/bundle"
 assert_eq "two" "$(cat "$TEST_TMP/bundle/rootfs/head/a.txt")" "default branch after a new commit"
 assert_eq "one" "$(cat "$TEST_TMP/bundle/rootfs/tag/a.txt")" "tag after a new commit"
 

@@ -45,19 +45,12 @@ ref="$REGISTRY/e2e/add-url:1"
 build() {
   cbuild_build --push -t "$ref" "$ctx" >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err" ||
     fail "$1: build failed: $(tail -n 30 "$TEST_TMP/$1.err")"
-  RAN=$(sed -n 's/^built in .*: \([0-9]*\) steps\{0,1\} run.*/\1/p' "$TEST_TMP/$1.err")
-}
-unpack() {
-  rm -rf "$TEST_TMP/layout" "$TEST_TMP/bundle"
-  skopeo copy --src-tls-verify=false "docker://$ref" "oci:$TEST_TMP/layout:img" >/dev/null ||
-    fail "skopeo copy failed"
-  umoci unpack --image "$TEST_TMP/layout:img" "$TEST_TMP/bundle" >/dev/null ||
-    fail "umoci unpack failed"
+  RAN=$(steps_run "$TEST_TMP/$1.err")
 }
 
 build first
 assert_eq "7" "$RAN" "first build: steps run"
-unpack
+unpack_pushed "$ref" "$TEST_TMP/bundle"
 rootfs="$TEST_TMP/bundle/rootfs"
 assert_eq "remote tool v1" "$(cat "$rootfs/opt/tool.sh")" "file named after the URL in a directory"
 assert_eq "600" "$(stat -c '%a' "$rootfs/opt/tool.sh")" "mode of a downloaded file"
@@ -82,7 +75,7 @@ not_modified=$(grep -c '"GET /dl/tool.sh HTTP/1.1" 304' "$TEST_TMP/http.log" || 
 echo "remote tool v2" >"$web/dl/tool.sh"
 build changed
 assert_eq "7" "$RAN" "changed remote file: steps run"
-unpack
+unpack_pushed "$ref" "$TEST_TMP/bundle"
 assert_eq "remote tool v2" "$(cat "$TEST_TMP/bundle/rootfs/opt/tool.sh")" "new content after a change"
 
 cat >"$ctx/Dockerfile.badsum" <<DOCKERFILE

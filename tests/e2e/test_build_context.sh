@@ -21,7 +21,7 @@ build() {
     --build-context tools=docker-image://debian:bookworm-slim \
     --output "type=oci,dest=$TEST_TMP/$1-image,tar=false" "$ctx" >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err" ||
     fail "$1: build failed: $(tail -n 20 "$TEST_TMP/$1.err")"
-  RAN=$(sed -n 's/^built in .*: \([0-9]*\) steps\{0,1\} run.*/\1/p' "$TEST_TMP/$1.err")
+  RAN=$(steps_run "$TEST_TMP/$1.err")
   skopeo copy "oci:$TEST_TMP/$1-image" "oci:$TEST_TMP/layout:$1" >/dev/null || fail "skopeo copy failed"
   umoci unpack --image "$TEST_TMP/layout:$1" "$TEST_TMP/$1-bundle" >/dev/null || fail "umoci unpack failed"
 }

@@ -63,7 +63,7 @@ assert_missing "$rootfs/staged/drop" "COPY --from: excluded directory"
 # Only the steps whose selection changed run again.
 echo "changed" >"$ctx/app/a.txt"
 build second
-ran=$(sed -n 's/^built in .*: \([0-9]*\) steps\{0,1\} run.*/\1/p' "$TEST_TMP/second.err")
+ran=$(steps_run "$TEST_TMP/second.err")
 # /named/ and /arg/ select a.txt, /added/ follows them in the chain.
 assert_eq "4" "$ran" "steps run after changing a file that two COPYs exclude"
 # The next line of the same stage after the step's header says CACHED.

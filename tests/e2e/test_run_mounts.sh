@@ -121,9 +121,9 @@ assert_eq "first" "$(cat "$TEST_TMP/bundle2/rootfs/seen-by-second")" "cache cont
 assert_eq "private-was-here" "$(cat "$TEST_TMP/bundle2/rootfs/sub-by-second")" "cache subdirectory mounted with source="
 assert_missing "$TEST_TMP/bundle2/rootfs/mnt/app" "cache mount target of the second build"
 
-# What a bind mount shows is part of the step's cache key, as in BuildKit:
-# a changed file under a context source or a changed stage reruns the
-# step; a change to a file that .dockerignore excludes does not.
+# What a bind mount shows is part of the step's cache key, as in BuildKit.
+# A changed file under a context source or a changed stage reruns the
+# step. A change to a file that .dockerignore excludes does not.
 keyed="$TEST_TMP/keyed"
 mkdir -p "$keyed/data"
 echo one >"$keyed/data/input.txt"
@@ -144,7 +144,7 @@ DOCKERFILE
 bind_key_build() {
   cbuild_build -t "bind-key:$1" "$keyed" >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err" ||
     fail "$1: build failed: $(tail -n 30 "$TEST_TMP/$1.err")"
-  RAN=$(sed -n 's/^built in .*: \([0-9]*\) steps\{0,1\} run.*/\1/p' "$TEST_TMP/$1.err")
+  RAN=$(steps_run "$TEST_TMP/$1.err")
   [[ -n "$RAN" ]] || fail "$1: no summary line: $(tail -n 5 "$TEST_TMP/$1.err")"
 }
 

@@ -108,6 +108,22 @@ cbuild_build() {
     --registry-mirror "$REGISTRY" --insecure-registry "$REGISTRY" "$@"
 }
 
+# Print how many steps the build whose stderr is in FILE ran, from the
+# summary line "built in Ns: N steps run, M cached".
+steps_run() {
+  sed -n 's/^built in .*: \([0-9]*\) steps\{0,1\} run.*/\1/p' "$1"
+}
+
+# Copy the pushed image REF to an OCI layout with skopeo and unpack it with
+# umoci into DIR (its root file system is DIR/rootfs), replacing DIR.
+unpack_pushed() {
+  local ref="$1" dir="$2"
+  rm -rf "$dir" "$dir.layout"
+  skopeo copy --src-tls-verify=false "docker://$ref" "oci:$dir.layout:img" >/dev/null ||
+    fail "skopeo copy of $ref failed"
+  umoci unpack --image "$dir.layout:img" "$dir" >/dev/null || fail "umoci unpack of $ref failed"
+}
+
 # Run "cbuild_build ARGS..." and expect it to fail the way every user error
 # should: a non-zero exit status, nothing on stdout, and exactly one line
 # starting with "cbuild: error:" on stderr. Set CBUILD_ERROR to that line.
